@@ -1,0 +1,296 @@
+//! `lakefed.toml`: the sources a session attaches.
+//!
+//! ```toml
+//! # One Delta table, registered as `orders`.
+//! [sources.orders]
+//! kind = "delta"
+//! url = "data/orders"              # relative paths are relative to this file
+//!
+//! # Every Delta table under a prefix, registered as schema `lake`.
+//! [sources.lake]
+//! kind = "delta"
+//! url = "s3://warehouse/tables"
+//! layout = "schema"
+//!
+//! [sources.lake.storage]
+//! endpoint = "http://127.0.0.1:9000"
+//! region = "us-east-1"
+//! access_key_id_env = "LAKE_ACCESS_KEY_ID"        # secrets: names of environment variables
+//! secret_access_key_env = "LAKE_SECRET_ACCESS_KEY"
+//! force_path_style = true
+//! allow_http = true
+//! ```
+//!
+//! Secrets are never written in the file: a `*_env` field names the
+//! environment variable that holds the value. Unknown keys, a missing `kind`,
+//! a bad URL or an unset variable are errors naming the file, the source and
+//! the field.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::sources::delta::{Secret, StorageOptions};
+
+/// A parsed `lakefed.toml`.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// The sources, in name order.
+    pub sources: Vec<SourceConfig>,
+}
+
+/// One `[sources.<name>]` section.
+#[derive(Clone, Debug)]
+pub struct SourceConfig {
+    /// The name the source is registered under in DataFusion.
+    pub name: String,
+    /// What the source is.
+    pub kind: SourceKind,
+}
+
+/// The kinds of source lakefed knows.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum SourceKind {
+    /// A Delta table, or a location holding Delta tables.
+    Delta(DeltaSourceConfig),
+}
+
+/// How a Delta location maps onto DataFusion names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeltaLayout {
+    /// The location is one table, registered under the source name.
+    #[default]
+    Table,
+    /// Every child of the location with a `_delta_log` is a table of the
+    /// schema named after the source.
+    Schema,
+}
+
+/// A `kind = "delta"` source.
+#[derive(Clone, Debug)]
+pub struct DeltaSourceConfig {
+    /// The table or directory location (URL or absolute local path).
+    pub location: String,
+    /// Table or schema.
+    pub layout: DeltaLayout,
+    /// How to reach the storage.
+    pub storage: StorageOptions,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    sources: BTreeMap<String, toml::Table>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDelta {
+    url: String,
+    #[serde(default)]
+    layout: DeltaLayout,
+    #[serde(default)]
+    storage: RawStorage,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    endpoint: Option<String>,
+    region: Option<String>,
+    access_key_id_env: Option<String>,
+    secret_access_key_env: Option<String>,
+    session_token_env: Option<String>,
+    force_path_style: Option<bool>,
+    allow_http: Option<bool>,
+    allow_unsafe_rename: Option<bool>,
+    #[serde(default)]
+    options: HashMap<String, String>,
+}
+
+/// URL schemes a Delta location may use.
+const DELTA_SCHEMES: &[&str] = &["file", "s3", "s3a", "az", "abfs", "abfss", "gs", "memory"];
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|err| Error::Config {
+            path: path.to_path_buf(),
+            message: format!("cannot read the file: {err}"),
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Parses configuration text; `path` names the file in errors and anchors
+    /// relative locations.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
+        Self::parse(text, path, &|name| std::env::var(name).ok())
+    }
+
+    fn parse(text: &str, path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
+        let error = |message: String| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        };
+        let raw: RawFile = toml::from_str(text).map_err(|err| error(err.to_string()))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let sources = raw
+            .sources
+            .into_iter()
+            .map(|(name, table)| {
+                parse_source(&name, table, &base, env)
+                    .map_err(|message| error(format!("[sources.{name}] {message}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { sources })
+    }
+}
+
+fn parse_source(
+    name: &str,
+    mut table: toml::Table,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<SourceConfig, String> {
+    if name.is_empty() || name.contains('.') {
+        return Err("a source name must be non-empty and contain no '.'".to_string());
+    }
+    let kind = match table.remove("kind") {
+        None => return Err("missing field `kind` (one of: delta)".to_string()),
+        Some(toml::Value::String(kind)) => kind,
+        Some(other) => return Err(format!("field `kind` must be a string, not {other}")),
+    };
+    match kind.as_str() {
+        "delta" => {
+            let raw: RawDelta = table.try_into().map_err(|err| err.to_string())?;
+            Ok(SourceConfig {
+                name: name.to_string(),
+                kind: SourceKind::Delta(DeltaSourceConfig {
+                    location: resolve_location(&raw.url, base)?,
+                    layout: raw.layout,
+                    storage: storage_options(raw.storage, env)?,
+                }),
+            })
+        }
+        other => Err(format!("field `kind`: unknown source kind '{other}' (one of: delta)")),
+    }
+}
+
+fn resolve_location(url: &str, base: &Path) -> std::result::Result<String, String> {
+    if url.trim().is_empty() {
+        return Err("field `url` must not be empty".to_string());
+    }
+    match Url::parse(url) {
+        Ok(parsed) if parsed.scheme().len() > 1 => {
+            if !DELTA_SCHEMES.contains(&parsed.scheme()) {
+                return Err(format!(
+                    "field `url`: unsupported scheme '{}' in '{url}' (one of: {})",
+                    parsed.scheme(),
+                    DELTA_SCHEMES.join(", ")
+                ));
+            }
+            if parsed.host_str().is_none_or(str::is_empty) && parsed.scheme() != "file" && parsed.scheme() != "memory" {
+                return Err(format!("field `url`: '{url}' names no bucket or container"));
+            }
+            Ok(url.to_string())
+        }
+        Ok(_) | Err(url::ParseError::RelativeUrlWithoutBase) => {
+            let path = PathBuf::from(url);
+            let path = if path.is_absolute() { path } else { base.join(path) };
+            Ok(path.to_string_lossy().into_owned())
+        }
+        Err(err) => Err(format!("field `url`: '{url}' is not a valid URL ({err})")),
+    }
+}
+
+fn storage_options(
+    raw: RawStorage,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<StorageOptions, String> {
+    let secret = |field: &str, var: Option<String>| -> std::result::Result<Option<Secret>, String> {
+        match var {
+            None => Ok(None),
+            Some(var) => env(&var)
+                .map(|value| Some(Secret::new(value)))
+                .ok_or_else(|| format!("field `storage.{field}`: environment variable {var} is not set")),
+        }
+    };
+    Ok(StorageOptions {
+        endpoint: raw.endpoint,
+        region: raw.region,
+        access_key_id: secret("access_key_id_env", raw.access_key_id_env)?,
+        secret_access_key: secret("secret_access_key_env", raw.secret_access_key_env)?,
+        session_token: secret("session_token_env", raw.session_token_env)?,
+        force_path_style: raw.force_path_style,
+        allow_http: raw.allow_http,
+        allow_unsafe_rename: raw.allow_unsafe_rename,
+        extra: raw.options,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(text, Path::new("/etc/lakefed.toml"), &|name| {
+            (name == "KEY").then(|| "secret-value".to_string())
+        })
+    }
+
+    fn err(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parses_tables_and_schemas() {
+        let config = parse(
+            r#"
+            [sources.orders]
+            kind = "delta"
+            url = "data/orders"
+            [sources.lake]
+            kind = "delta"
+            url = "s3://bucket/tables"
+            layout = "schema"
+            [sources.lake.storage]
+            endpoint = "http://127.0.0.1:9000"
+            secret_access_key_env = "KEY"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.sources.len(), 2);
+        let SourceKind::Delta(lake) = &config.sources[0].kind;
+        assert_eq!(config.sources[0].name, "lake");
+        assert_eq!(lake.layout, DeltaLayout::Schema);
+        assert_eq!(lake.storage.secret_access_key.as_ref().unwrap().expose(), "secret-value");
+        assert!(!format!("{config:?}").contains("secret-value"));
+        let SourceKind::Delta(orders) = &config.sources[1].kind;
+        assert_eq!(orders.location, "/etc/data/orders");
+    }
+
+    #[test]
+    fn errors_name_file_source_and_field() {
+        let e = err("[sources.a]\nurl = \"/x\"");
+        assert!(e.contains("/etc/lakefed.toml") && e.contains("[sources.a]") && e.contains("`kind`"), "{e}");
+        let e = err("[sources.a]\nkind = \"delta\"\nurl = \"/x\"\nurll = 1");
+        assert!(e.contains("[sources.a]") && e.contains("unknown field `urll`"), "{e}");
+        let e = err("[sources.a]\nkind = \"delta\"\nurl = \"ftp://x/y\"");
+        assert!(e.contains("field `url`") && e.contains("unsupported scheme 'ftp'"), "{e}");
+        let e = err("[sources.a]\nkind = \"mysql\"\nurl = \"/x\"");
+        assert!(e.contains("unknown source kind 'mysql'"), "{e}");
+        let e = err("[sources.a]\nkind = \"delta\"\nurl = \"s3://b/t\"\n[sources.a.storage]\naccess_key_id_env = \"NOPE\"");
+        assert!(e.contains("storage.access_key_id_env") && e.contains("NOPE"), "{e}");
+        let e = err("[source.a]\nkind = \"delta\"");
+        assert!(e.contains("unknown field `source`"), "{e}");
+        let e = err("[sources.a]\nkind = \"delta\"\nurl = \"s3:///t\"");
+        assert!(e.contains("names no bucket"), "{e}");
+    }
+}

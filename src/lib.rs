@@ -1,0 +1,132 @@
+//! lakefed: embedded query federation for the lakehouse, on Apache DataFusion.
+//!
+//! lakefed adds sources to a plain DataFusion [`SessionContext`]: Delta Lake
+//! tables read straight from storage (local paths or S3), and, as they land,
+//! Spark Connect, Databricks SQL and Unity Catalog. A query is planned once by
+//! DataFusion; filters, projections and limits reach each source's scan.
+//!
+//! ```no_run
+//! use datafusion::prelude::SessionContext;
+//! use lakefed::SessionContextExt;
+//!
+//! # async fn example() -> lakefed::Result<()> {
+//! let ctx = lakefed::new_session_context();
+//! ctx.register_delta("orders", "/data/orders").await?;
+//! ctx.register_delta_schema("lake", "s3://bucket/warehouse", Default::default())?;
+//! let df = ctx.sql("SELECT count(*) FROM orders JOIN lake.customers USING (customer_id)").await?;
+//! df.show().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod config;
+mod error;
+mod runtime;
+pub mod sources;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+pub use config::Config;
+pub use error::{Error, Result};
+use config::{DeltaLayout, SourceKind};
+use sources::delta::{
+    DeltaScanFunction, DeltaSchemaProvider, DeltaTableProvider, StorageOptions, TableVersion,
+    parse_location,
+};
+
+/// A DataFusion session set up for lakefed: `information_schema` on, lakefed's
+/// table functions (`delta_scan`) registered.
+pub fn new_session_context() -> SessionContext {
+    let config = SessionConfig::new().with_information_schema(true);
+    let ctx = SessionContext::new_with_config(config);
+    ctx.register_lakefed_functions();
+    ctx
+}
+
+/// lakefed's additions to DataFusion's [`SessionContext`].
+#[async_trait]
+pub trait SessionContextExt {
+    /// Registers the table functions lakefed provides (`delta_scan`).
+    fn register_lakefed_functions(&self);
+
+    /// Registers the Delta table at `location` (URL or local path) as `name`,
+    /// reaching storage with options from the environment.
+    async fn register_delta(&self, name: &str, location: &str) -> Result<()> {
+        self.register_delta_with(name, location, StorageOptions::default(), TableVersion::Latest)
+            .await
+    }
+
+    /// Registers the Delta table at `location` as `name` with explicit storage
+    /// options and version (time travel pins the table to that version).
+    async fn register_delta_with(
+        &self,
+        name: &str,
+        location: &str,
+        options: StorageOptions,
+        version: TableVersion,
+    ) -> Result<()>;
+
+    /// Registers every Delta table under `location` as schema `name` of the
+    /// default catalog. Tables are discovered lazily, when a query names them.
+    fn register_delta_schema(&self, name: &str, location: &str, options: StorageOptions) -> Result<()>;
+
+    /// Attaches every source of a [`Config`].
+    async fn register_config(&self, config: &Config) -> Result<()>;
+}
+
+#[async_trait]
+impl SessionContextExt for SessionContext {
+    fn register_lakefed_functions(&self) {
+        self.register_udtf("delta_scan", Arc::new(DeltaScanFunction::default()));
+    }
+
+    async fn register_delta_with(
+        &self,
+        name: &str,
+        location: &str,
+        options: StorageOptions,
+        version: TableVersion,
+    ) -> Result<()> {
+        let url = parse_location(location)?;
+        let table = DeltaTableProvider::try_open(&url, &options, version).await?;
+        self.register_table(name, Arc::new(table))?;
+        Ok(())
+    }
+
+    fn register_delta_schema(&self, name: &str, location: &str, options: StorageOptions) -> Result<()> {
+        let url = parse_location(location)?;
+        let schema = DeltaSchemaProvider::try_new(url, options)?;
+        let catalog_name = self.state().config().options().catalog.default_catalog.clone();
+        let catalog = self.catalog(&catalog_name).ok_or_else(|| {
+            Error::InvalidArgument(format!("the default catalog '{catalog_name}' is missing"))
+        })?;
+        catalog.register_schema(name, Arc::new(schema))?;
+        Ok(())
+    }
+
+    async fn register_config(&self, config: &Config) -> Result<()> {
+        for source in &config.sources {
+            match &source.kind {
+                SourceKind::Delta(delta) => match delta.layout {
+                    DeltaLayout::Table => {
+                        self.register_delta_with(
+                            &source.name,
+                            &delta.location,
+                            delta.storage.clone(),
+                            TableVersion::Latest,
+                        )
+                        .await
+                    }
+                    DeltaLayout::Schema => {
+                        self.register_delta_schema(&source.name, &delta.location, delta.storage.clone())
+                    }
+                }
+                .map_err(|err| Error::InvalidArgument(format!("source '{}': {err}", source.name)))?,
+            }
+        }
+        Ok(())
+    }
+}

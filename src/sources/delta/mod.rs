@@ -1,0 +1,13 @@
+//! Delta Lake: single tables, directories of tables as schemas, the
+//! `delta_scan` table function, and writes through `INSERT INTO` and
+//! `CREATE TABLE ... AS SELECT`.
+
+mod schema;
+mod storage;
+mod table;
+mod table_function;
+
+pub use schema::DeltaSchemaProvider;
+pub use storage::{Secret, StorageOptions, parse_location, parse_new_location, redact};
+pub use table::{DeltaTableProvider, TableVersion};
+pub use table_function::DeltaScanFunction;

@@ -1,0 +1,199 @@
+//! A directory (or object store prefix) of Delta tables as one DataFusion
+//! schema: every child that holds a `_delta_log` is a table.
+//!
+//! Tables are discovered lazily: a query opens only the tables it names
+//! (DataFusion resolves them through the asynchronous [`SchemaProvider::table`]),
+//! and an opened table is kept and refreshed to its latest version per query.
+//! `CREATE TABLE <schema>.<name> AS SELECT ...` writes a new Delta table under
+//! the prefix.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::SchemaProvider;
+use datafusion::datasource::{MemTable, TableProvider};
+use datafusion::error::{DataFusionError, Result as DFResult};
+use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableBuilder};
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStore;
+use object_store::path::Path;
+use parking_lot::RwLock;
+use url::Url;
+
+use super::storage::{StorageOptions, child_url, redact};
+use super::table::{DeltaTableProvider, TableVersion, classify};
+use crate::error::{Error, Result};
+use crate::runtime::block_on_io;
+
+/// How many `_delta_log` probes run at once when listing a schema.
+const LISTING_CONCURRENCY: usize = 16;
+
+/// A schema whose tables are the Delta tables directly under one location.
+#[derive(Debug)]
+pub struct DeltaSchemaProvider {
+    root: Url,
+    options: StorageOptions,
+    store: Arc<dyn ObjectStore>,
+    opened: RwLock<HashMap<String, Arc<DeltaTableProvider>>>,
+}
+
+impl DeltaSchemaProvider {
+    /// A schema over the Delta tables under `root`.
+    ///
+    /// Nothing is listed or opened here; a missing or unreachable location
+    /// shows up when a table is first used.
+    pub fn try_new(root: Url, options: StorageOptions) -> Result<Self> {
+        let log_store = DeltaTableBuilder::from_url(root.clone())
+            .map_err(|err| classify(&redact(&root), err))?
+            .with_storage_options(options.to_map())
+            .build_storage()
+            .map_err(|err| classify(&redact(&root), err))?;
+        Ok(Self {
+            store: log_store.object_store(None),
+            root,
+            options,
+            opened: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// Names of the Delta tables under the root, sorted.
+    pub async fn list_tables(&self) -> Result<Vec<String>> {
+        list_tables(Arc::clone(&self.store), redact(&self.root)).await
+    }
+
+    async fn open(&self, name: &str) -> Result<Option<Arc<DeltaTableProvider>>> {
+        let existing = self.opened.read().get(name).cloned();
+        if let Some(table) = existing {
+            table.refresh(None).await?;
+            return Ok(Some(table));
+        }
+        if name.contains('/') || name == "." || name == ".." {
+            return Ok(None);
+        }
+        let url = child_url(&self.root, name)?;
+        match DeltaTableProvider::try_open(&url, &self.options, TableVersion::Latest).await {
+            Ok(table) => {
+                let table = Arc::new(table);
+                self.opened
+                    .write()
+                    .insert(name.to_string(), Arc::clone(&table));
+                Ok(Some(table))
+            }
+            Err(Error::NotATable { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    fn create_from_batches(&self, name: &str, batches: Vec<RecordBatch>) -> Result<()> {
+        let url = child_url(&self.root, name)?;
+        let options = self.options.clone();
+        let location = redact(&url);
+        block_on_io(async move {
+            let table = DeltaTable::try_from_url_with_storage_options(url, options.to_map())
+                .await
+                .map_err(|err| classify(&location, err))?;
+            if table.version().is_some() {
+                return Err(Error::InvalidArgument(format!(
+                    "Delta table '{location}' already exists"
+                )));
+            }
+            table
+                .write(batches)
+                .with_save_mode(SaveMode::ErrorIfExists)
+                .await
+                .map_err(|err| classify(&location, err))?;
+            Ok(())
+        })
+    }
+}
+
+/// Lists the children of the store's root that contain a `_delta_log`.
+async fn list_tables(store: Arc<dyn ObjectStore>, location: String) -> Result<Vec<String>> {
+    let listing = store
+        .list_with_delimiter(None)
+        .await
+        .map_err(|err| Error::Storage {
+            location: location.clone(),
+            message: err.to_string(),
+        })?;
+    let probes = listing.common_prefixes.into_iter().map(|prefix| {
+        let store = Arc::clone(&store);
+        async move {
+            let log = prefix.clone().join("_delta_log");
+            let has_log = store
+                .list_with_delimiter(Some(&log))
+                .await
+                .map(|l| !l.objects.is_empty() || !l.common_prefixes.is_empty())?;
+            Ok::<_, object_store::Error>(has_log.then(|| table_name(&prefix)).flatten())
+        }
+    });
+    let mut names: Vec<String> = futures::stream::iter(probes)
+        .buffer_unordered(LISTING_CONCURRENCY)
+        .try_filter_map(|name| async move { Ok(name) })
+        .try_collect()
+        .await
+        .map_err(|err| Error::Storage {
+            location,
+            message: err.to_string(),
+        })?;
+    names.sort();
+    Ok(names)
+}
+
+fn table_name(prefix: &Path) -> Option<String> {
+    prefix.parts().last().map(|part| part.as_ref().to_string())
+}
+
+#[async_trait]
+impl SchemaProvider for DeltaSchemaProvider {
+    fn table_names(&self) -> Vec<String> {
+        // The trait gives no way to report an error here; an unreachable
+        // location lists as empty and fails loudly when a table is queried.
+        let store = Arc::clone(&self.store);
+        block_on_io(list_tables(store, redact(&self.root))).unwrap_or_default()
+    }
+
+    async fn table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
+        Ok(self
+            .open(name)
+            .await?
+            .map(|table| table as Arc<dyn TableProvider>))
+    }
+
+    fn register_table(
+        &self,
+        name: String,
+        table: Arc<dyn TableProvider>,
+    ) -> DFResult<Option<Arc<dyn TableProvider>>> {
+        let Some(memory) = table.downcast_ref::<MemTable>() else {
+            return Err(DataFusionError::Plan(format!(
+                "a Delta schema only takes new tables from CREATE TABLE {name} AS SELECT ..."
+            )));
+        };
+        let mut batches = Vec::new();
+        for partition in &memory.batches {
+            let partition = partition.try_read().map_err(|_| {
+                DataFusionError::Execution(format!("the rows for new table '{name}' are in use"))
+            })?;
+            batches.extend(partition.iter().cloned());
+        }
+        self.create_from_batches(&name, batches)?;
+        Ok(None)
+    }
+
+    fn deregister_table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
+        Err(DataFusionError::Plan(format!(
+            "cannot drop '{name}': lakefed never deletes Delta table data; remove it with the storage's own tools"
+        )))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        if self.opened.read().contains_key(name) {
+            return true;
+        }
+        self.table_names().iter().any(|t| t == name)
+    }
+}

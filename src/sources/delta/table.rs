@@ -1,0 +1,243 @@
+//! One Delta table as a DataFusion table: opening it (with clear errors for
+//! paths that are not tables), reading the latest version on every query, time
+//! travel, and appends/overwrites through `INSERT INTO`.
+//!
+//! Reads are delegated to `deltalake`'s kernel-based `DeltaScan`, which prunes
+//! partitions and skips files with the statistics in the Delta log, and pushes
+//! the remaining filters into the Parquet reader.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::Session;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::error::{DataFusionError, Result as DFResult};
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use deltalake::delta_datafusion::DeltaScanNext;
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use parking_lot::RwLock;
+use url::Url;
+
+use super::storage::{StorageOptions, redact};
+use crate::error::{Error, Result};
+
+/// Which version of a table to read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TableVersion {
+    /// The latest version, re-read at the start of every query.
+    #[default]
+    Latest,
+    /// A fixed version number.
+    Version(u64),
+    /// The version that was current at this instant.
+    Timestamp(DateTime<Utc>),
+}
+
+/// A Delta table registered in DataFusion.
+///
+/// Tracking the latest version, it checks the Delta log for new commits at the
+/// start of every scan, so rows written by `INSERT INTO` (or by any other
+/// writer) are visible to the next query. A time-travel table stays pinned.
+pub struct DeltaTableProvider {
+    location: String,
+    version: TableVersion,
+    table: tokio::sync::Mutex<DeltaTable>,
+    current: RwLock<Arc<DeltaScanNext>>,
+}
+
+impl fmt::Debug for DeltaTableProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeltaTableProvider")
+            .field("location", &self.location)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+impl DeltaTableProvider {
+    /// Opens the Delta table at `url`.
+    ///
+    /// Fails with [`Error::NotATable`] when the location has no `_delta_log`,
+    /// and with a storage or Delta error naming the location otherwise.
+    pub async fn try_open(url: &Url, options: &StorageOptions, version: TableVersion) -> Result<Self> {
+        let location = redact(url);
+        let mut builder = DeltaTableBuilder::from_url(url.clone())
+            .map_err(|err| classify(&location, err))?
+            .with_storage_options(options.to_map());
+        match version {
+            TableVersion::Latest => {}
+            TableVersion::Version(v) => builder = builder.with_version(v),
+            TableVersion::Timestamp(ts) => builder = builder.with_timestamp(ts),
+        }
+        let table = builder.load().await.map_err(|err| classify(&location, err))?;
+        let scan = build_scan(&location, &table).await?;
+        Ok(Self {
+            location,
+            version,
+            table: tokio::sync::Mutex::new(table),
+            current: RwLock::new(Arc::new(scan)),
+        })
+    }
+
+    /// The table location, without credentials.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The Delta version this provider reads now.
+    pub async fn table_version(&self) -> Option<u64> {
+        self.table.lock().await.version()
+    }
+
+    /// Reads new commits from the Delta log (a no-op for time travel).
+    ///
+    /// Returns an error if the table's schema changed since the last refresh
+    /// and `expected_schema` (the schema a query was planned with) is given.
+    pub async fn refresh(&self, expected_schema: Option<&SchemaRef>) -> Result<Arc<DeltaScanNext>> {
+        if self.version != TableVersion::Latest {
+            return Ok(self.current());
+        }
+        let mut table = self.table.lock().await;
+        let before = table.version();
+        table
+            .update_incremental(None)
+            .await
+            .map_err(|err| classify(&self.location, err))?;
+        if table.version() != before {
+            let scan = Arc::new(build_scan(&self.location, &table).await?);
+            *self.current.write() = Arc::clone(&scan);
+        }
+        let scan = self.current();
+        if let Some(expected) = expected_schema
+            && scan.schema().fields() != expected.fields()
+        {
+            return Err(Error::InvalidArgument(format!(
+                "the schema of Delta table '{}' changed while the query was planned \
+                 (now at version {}); run the query again",
+                self.location,
+                table.version().unwrap_or_default()
+            )));
+        }
+        Ok(scan)
+    }
+
+    fn current(&self) -> Arc<DeltaScanNext> {
+        Arc::clone(&self.current.read())
+    }
+}
+
+async fn build_scan(location: &str, table: &DeltaTable) -> Result<DeltaScanNext> {
+    table
+        .table_provider()
+        .build()
+        .await
+        .map_err(|err| Error::Storage {
+            location: location.to_string(),
+            message: err.to_string(),
+        })
+}
+
+/// Turns a `deltalake` error into the lakefed error a user can act on.
+pub(crate) fn classify(location: &str, err: DeltaTableError) -> Error {
+    let text = err.to_string();
+    let location = location.to_string();
+    match err {
+        DeltaTableError::NotATable(_) | DeltaTableError::InvalidTableLocation(_) => Error::NotATable {
+            location,
+            reason: "no Delta log (_delta_log) was found there; check the path, \
+                     or use a directory of tables as a schema"
+                .to_string(),
+        },
+        DeltaTableError::ObjectStore { source } => storage_error(location, &source),
+        DeltaTableError::Generic(message)
+            if message.contains("No files in log segment") || message.contains("_delta_log") =>
+        {
+            Error::NotATable {
+                location,
+                reason: format!("no Delta log (_delta_log) was found there ({message})"),
+            }
+        }
+        DeltaTableError::KernelError(ref kernel) if is_missing_log(&kernel.to_string()) => Error::NotATable {
+            location,
+            reason: format!("no readable Delta log was found there ({text})"),
+        },
+        other => Error::Delta {
+            location,
+            source: Box::new(other),
+        },
+    }
+}
+
+fn is_missing_log(message: &str) -> bool {
+    message.contains("No files in log segment") || message.contains("Table not found")
+}
+
+fn storage_error(location: String, source: &object_store::Error) -> Error {
+    let message = match source {
+        object_store::Error::NotFound { .. } => {
+            return Error::NotATable {
+                location,
+                reason: "no Delta log (_delta_log) was found there".to_string(),
+            };
+        }
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+            format!("access denied; check the credentials ({source})")
+        }
+        _ => source.to_string(),
+    };
+    Error::Storage { location, message }
+}
+
+#[async_trait]
+impl TableProvider for DeltaTableProvider {
+    fn schema(&self) -> SchemaRef {
+        self.current.read().schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn get_logical_plan(&self) -> Option<Cow<'_, LogicalPlan>> {
+        None
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DFResult<Arc<dyn ExecutionPlan>> {
+        let planned_schema = self.schema();
+        let scan = self.refresh(Some(&planned_schema)).await?;
+        scan.scan(state, projection, filters, limit).await
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DFResult<Vec<TableProviderFilterPushDown>> {
+        self.current().supports_filters_pushdown(filters)
+    }
+
+    async fn insert_into(
+        &self,
+        state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        insert_op: InsertOp,
+    ) -> DFResult<Arc<dyn ExecutionPlan>> {
+        if self.version != TableVersion::Latest {
+            return Err(DataFusionError::Plan(format!(
+                "cannot write to Delta table '{}': it is opened at a fixed version (time travel)",
+                self.location
+            )));
+        }
+        let planned_schema = self.schema();
+        let scan = self.refresh(Some(&planned_schema)).await?;
+        scan.insert_into(state, input, insert_op).await
+    }
+}

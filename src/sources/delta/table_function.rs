@@ -1,0 +1,155 @@
+//! `delta_scan(location [, version | timestamp])`: read any Delta table
+//! without registering it, as DuckDB's `delta_scan` does.
+//!
+//! DataFusion's parser takes only positional arguments in a `FROM` clause, so
+//! time travel is the second argument: an integer is a version
+//! (`delta_scan('s3://b/t', 3)`), a string or timestamp is an instant
+//! (`delta_scan('s3://b/t', '2026-01-01T00:00:00Z')`).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use datafusion::catalog::TableFunctionImpl;
+use datafusion::common::ScalarValue;
+use datafusion::datasource::TableProvider;
+use datafusion::error::Result as DFResult;
+use datafusion::logical_expr::Expr;
+
+use super::storage::{StorageOptions, parse_location};
+use super::table::{DeltaTableProvider, TableVersion};
+use crate::error::{Error, Result};
+use crate::runtime::block_on_io;
+
+/// The `delta_scan` table function.
+#[derive(Debug, Default)]
+pub struct DeltaScanFunction {
+    options: StorageOptions,
+}
+
+impl DeltaScanFunction {
+    /// A `delta_scan` that reaches storage with `options`
+    /// (unset options come from the environment).
+    pub fn new(options: StorageOptions) -> Self {
+        Self { options }
+    }
+}
+
+const USAGE: &str = "delta_scan(location [, version | timestamp]) expects a location string, \
+                     then optionally an integer version or a timestamp string";
+
+impl TableFunctionImpl for DeltaScanFunction {
+    fn call(&self, args: &[Expr]) -> DFResult<Arc<dyn TableProvider>> {
+        let (location, version) = parse_args(args)?;
+        let url = parse_location(&location)?;
+        let options = self.options.clone();
+        let table = block_on_io(async move {
+            DeltaTableProvider::try_open(&url, &options, version).await
+        })?;
+        Ok(Arc::new(table))
+    }
+}
+
+fn parse_args(args: &[Expr]) -> Result<(String, TableVersion)> {
+    let literal = |expr: &Expr| match expr {
+        Expr::Literal(value, _) => Some(value.clone()),
+        _ => None,
+    };
+    let location = match args.first().and_then(literal) {
+        Some(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s))) => s,
+        _ => return Err(Error::InvalidArgument(USAGE.to_string())),
+    };
+    let version = match args.get(1).map(|arg| literal(arg).ok_or(())) {
+        None => TableVersion::Latest,
+        Some(Err(())) => return Err(Error::InvalidArgument(USAGE.to_string())),
+        Some(Ok(value)) => version_from_scalar(value)?,
+    };
+    if args.len() > 2 {
+        return Err(Error::InvalidArgument(USAGE.to_string()));
+    }
+    Ok((location, version))
+}
+
+fn version_from_scalar(value: ScalarValue) -> Result<TableVersion> {
+    let version: i128 = match value {
+        ScalarValue::Int8(Some(v)) => v.into(),
+        ScalarValue::Int16(Some(v)) => v.into(),
+        ScalarValue::Int32(Some(v)) => v.into(),
+        ScalarValue::Int64(Some(v)) => v.into(),
+        ScalarValue::UInt8(Some(v)) => v.into(),
+        ScalarValue::UInt16(Some(v)) => v.into(),
+        ScalarValue::UInt32(Some(v)) => v.into(),
+        ScalarValue::UInt64(Some(v)) => v.into(),
+        ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)) => {
+            return parse_timestamp(&s).map(TableVersion::Timestamp);
+        }
+        ScalarValue::TimestampSecond(Some(v), _) => return instant(v, 1_000_000_000),
+        ScalarValue::TimestampMillisecond(Some(v), _) => return instant(v, 1_000_000),
+        ScalarValue::TimestampMicrosecond(Some(v), _) => return instant(v, 1_000),
+        ScalarValue::TimestampNanosecond(Some(v), _) => return instant(v, 1),
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "{USAGE}; got {other} of type {}",
+                other.data_type()
+            )));
+        }
+    };
+    u64::try_from(version)
+        .map(TableVersion::Version)
+        .map_err(|_| invalid_version(version))
+}
+
+fn invalid_version(v: impl std::fmt::Display) -> Error {
+    Error::InvalidArgument(format!("invalid Delta table version {v}: versions start at 0"))
+}
+
+fn instant(value: i64, nanos_per_unit: i64) -> Result<TableVersion> {
+    let nanos = value
+        .checked_mul(nanos_per_unit)
+        .ok_or_else(|| Error::InvalidArgument(format!("timestamp {value} is out of range")))?;
+    Ok(TableVersion::Timestamp(DateTime::from_timestamp_nanos(nanos)))
+}
+
+/// Parses an RFC 3339 instant, or a date-time without zone taken as UTC.
+fn parse_timestamp(text: &str) -> Result<DateTime<Utc>> {
+    if let Ok(ts) = DateTime::parse_from_rfc3339(text) {
+        return Ok(ts.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(text, format) {
+            return Ok(naive.and_utc());
+        }
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        && let Some(midnight) = date.and_hms_opt(0, 0, 0)
+    {
+        return Ok(midnight.and_utc());
+    }
+    Err(Error::InvalidArgument(format!(
+        "cannot read '{text}' as a timestamp for Delta time travel: use RFC 3339, e.g. 2026-01-01T00:00:00Z"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::lit;
+
+    #[test]
+    fn version_and_timestamp_arguments() {
+        let (loc, v) = parse_args(&[lit("s3://b/t"), lit(3_i64)]).unwrap();
+        assert_eq!(loc, "s3://b/t");
+        assert_eq!(v, TableVersion::Version(3));
+        let (_, v) = parse_args(&[lit("t"), lit("2026-01-01T00:00:00Z")]).unwrap();
+        let expected = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap();
+        assert_eq!(v, TableVersion::Timestamp(expected.with_timezone(&Utc)));
+    }
+
+    #[test]
+    fn bad_arguments_are_errors() {
+        assert!(parse_args(&[]).is_err());
+        assert!(parse_args(&[lit(1)]).is_err());
+        assert!(parse_args(&[lit("t"), lit(-1)]).is_err());
+        assert!(parse_args(&[lit("t"), lit("yesterday")]).is_err());
+        assert!(parse_args(&[lit("t"), lit(1), lit(2)]).is_err());
+    }
+}

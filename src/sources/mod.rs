@@ -1,0 +1,3 @@
+//! Data sources lakefed attaches to a DataFusion session.
+
+pub mod delta;
