@@ -1,1 +1,222 @@
-fn main() {}
+//! Runs the `.slt` suites under `sql-tests/` (sqllogictest format) against a
+//! lakefed session.
+//!
+//! Each file gets a fresh session with:
+//! - schema `fx`: the fixture Delta tables of `fixtures.rs`, written once per run;
+//! - schema `scratch`: an empty directory of its own, for writes;
+//! - variables `${FIXTURES}` and `${SCRATCH}` (after `control substitution on`).
+//!
+//! `cargo test --test sqllogictests -- <filter>` runs the files whose path
+//! contains `<filter>`; `-- --complete <filter>` rewrites their expected
+//! results from what lakefed returns (review the diff before committing).
+
+mod fixtures;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{Array, RecordBatch};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
+use lakefed::SessionContextExt;
+use lakefed::sources::delta::StorageOptions;
+use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Runner};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let complete = std::env::args().any(|arg| arg == "--complete");
+    let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
+    let work = tempfile::tempdir()?;
+    let fixtures = work.path().join("fixtures");
+    fixtures::create(&fixtures).await?;
+
+    let files = slt_files(Path::new(env!("CARGO_MANIFEST_DIR")).join("sql-tests").as_path())?;
+    let files: Vec<_> = files
+        .into_iter()
+        .filter(|f| filter.as_ref().is_none_or(|pattern| f.to_string_lossy().contains(pattern.as_str())))
+        .collect();
+    if files.is_empty() {
+        return Err("no .slt file matched".into());
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for (index, file) in files.iter().enumerate() {
+        let scratch = work.path().join(format!("scratch-{index}"));
+        std::fs::create_dir_all(&scratch)?;
+        match run_file(file, &fixtures, &scratch, complete).await {
+            Ok(()) => {
+                passed += 1;
+                println!("ok   {}", file.display());
+            }
+            Err(err) => {
+                failed += 1;
+                println!("FAIL {}\n{err}\n", file.display());
+            }
+        }
+    }
+    println!("sqllogictest: {passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn slt_files(dir: &Path) -> Result<Vec<PathBuf>, BoxError> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            files.extend(slt_files(&path)?);
+        } else if path.extension().is_some_and(|ext| ext == "slt") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+async fn run_file(file: &Path, fixtures: &Path, scratch: &Path, complete: bool) -> Result<(), BoxError> {
+    let ctx = lakefed::new_session_context();
+    ctx.register_delta_schema("fx", &fixtures.to_string_lossy(), StorageOptions::default())?;
+    ctx.register_delta_schema("scratch", &scratch.to_string_lossy(), StorageOptions::default())?;
+    let ctx = Arc::new(ctx);
+    let mut runner = Runner::new(move || {
+        let ctx = Arc::clone(&ctx);
+        async move { Ok(LakefedDb { ctx }) }
+    });
+    runner.set_var("FIXTURES".to_string(), fixtures.to_string_lossy().into_owned());
+    runner.set_var("SCRATCH".to_string(), scratch.to_string_lossy().into_owned());
+    if complete {
+        runner
+            .update_test_file(
+                file,
+                " ",
+                sqllogictest::default_validator,
+                sqllogictest::default_normalizer,
+                sqllogictest::default_column_validator,
+            )
+            .await
+            .map_err(|err| err.to_string())?;
+    } else {
+        runner.run_file_async(file).await?;
+    }
+    Ok(())
+}
+
+/// A lakefed session seen by the sqllogictest runner.
+struct LakefedDb {
+    ctx: Arc<SessionContext>,
+}
+
+#[async_trait]
+impl AsyncDB for LakefedDb {
+    type Error = DataFusionError;
+    type ColumnType = DefaultColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<Self::ColumnType>, Self::Error> {
+        let df = self.ctx.sql(sql).await?;
+        let schema = df.schema().inner().clone();
+        let batches = df.collect().await?;
+        let is_query = !schema.fields().is_empty()
+            && !(schema.fields().len() == 1 && schema.field(0).name() == "count" && is_dml(sql));
+        if !is_query {
+            return Ok(DBOutput::StatementComplete(count_rows(&batches)?));
+        }
+        let types = schema.fields().iter().map(|f| column_type(f.data_type())).collect();
+        let mut rows = Vec::new();
+        for batch in &batches {
+            rows.extend(format_rows(batch)?);
+        }
+        if sql.trim_start().to_ascii_uppercase().starts_with("EXPLAIN") {
+            rows = split_plan_lines(rows);
+        }
+        Ok(DBOutput::Rows { types, rows })
+    }
+
+    async fn shutdown(&mut self) {}
+
+    fn engine_name(&self) -> &str {
+        "lakefed"
+    }
+
+    async fn sleep(dur: std::time::Duration) {
+        tokio::time::sleep(dur).await;
+    }
+}
+
+fn is_dml(sql: &str) -> bool {
+    let upper = sql.trim_start().to_ascii_uppercase();
+    upper.starts_with("INSERT") || upper.starts_with("CREATE")
+}
+
+fn count_rows(batches: &[RecordBatch]) -> Result<u64, DataFusionError> {
+    let Some(batch) = batches.first() else {
+        return Ok(0);
+    };
+    if batch.num_columns() == 1
+        && let Some(counts) = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::UInt64Array>()
+    {
+        return Ok(counts.values().iter().sum());
+    }
+    Ok(0)
+}
+
+fn column_type(data_type: &DataType) -> DefaultColumnType {
+    match data_type {
+        t if t.is_integer() => DefaultColumnType::Integer,
+        t if t.is_floating() => DefaultColumnType::FloatingPoint,
+        DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..) => {
+            DefaultColumnType::FloatingPoint
+        }
+        _ => DefaultColumnType::Text,
+    }
+}
+
+/// Cells as text: `NULL` for nulls, `(empty)` for empty strings.
+fn format_rows(batch: &RecordBatch) -> Result<Vec<Vec<String>>, DataFusionError> {
+    let options = FormatOptions::default().with_null("NULL");
+    let formatters = batch
+        .columns()
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((0..batch.num_rows())
+        .map(|row| {
+            formatters
+                .iter()
+                .zip(batch.columns())
+                .map(|(f, column)| {
+                    let text = f.value(row).to_string();
+                    if text.is_empty() && !column.is_null(row) {
+                        "(empty)".to_string()
+                    } else {
+                        text
+                    }
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// One output row per line of plan text, as DataFusion's own suites show plans.
+fn split_plan_lines(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for row in rows {
+        if let [kind, plan] = row.as_slice() {
+            for (i, line) in plan.lines().enumerate() {
+                let kind = if i == 0 { kind.clone() } else { String::new() };
+                out.push(vec![kind, line.trim_end().to_string()]);
+            }
+        } else {
+            out.push(row);
+        }
+    }
+    out
+}

@@ -33,7 +33,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::sources::delta::{Secret, StorageOptions};
+use crate::sources::delta::{SUPPORTED_SCHEMES, Secret, StorageOptions};
 
 /// A parsed `lakefed.toml`.
 #[derive(Clone, Debug, Default)]
@@ -114,9 +114,6 @@ struct RawStorage {
     options: HashMap<String, String>,
 }
 
-/// URL schemes a Delta location may use.
-const DELTA_SCHEMES: &[&str] = &["file", "s3", "s3a", "az", "abfs", "abfss", "gs", "memory"];
-
 impl Config {
     /// Reads and validates a configuration file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
@@ -189,11 +186,11 @@ fn resolve_location(url: &str, base: &Path) -> std::result::Result<String, Strin
     }
     match Url::parse(url) {
         Ok(parsed) if parsed.scheme().len() > 1 => {
-            if !DELTA_SCHEMES.contains(&parsed.scheme()) {
+            if !SUPPORTED_SCHEMES.contains(&parsed.scheme()) {
                 return Err(format!(
                     "field `url`: unsupported scheme '{}' in '{url}' (one of: {})",
                     parsed.scheme(),
-                    DELTA_SCHEMES.join(", ")
+                    SUPPORTED_SCHEMES.join(", ")
                 ));
             }
             if parsed.host_str().is_none_or(str::is_empty) && parsed.scheme() != "file" && parsed.scheme() != "memory" {

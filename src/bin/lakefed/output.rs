@@ -55,6 +55,11 @@ async fn write_result(df: DataFrame, format: Format, parquet: Option<&Path>) -> 
         df.write_parquet(path, options, None).await?;
         return Ok(());
     }
+    if df.schema().fields().is_empty() {
+        // DDL (CREATE TABLE AS, SET, ...) returns no columns: nothing to print.
+        df.collect().await?;
+        return Ok(());
+    }
     let mut stream = df.execute_stream().await?;
     let mut progress = Progress::start();
     let stdout = std::io::stdout();

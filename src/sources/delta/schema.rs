@@ -91,6 +91,11 @@ impl DeltaSchemaProvider {
         let url = child_url(&self.root, name)?;
         let options = self.options.clone();
         let location = redact(&url);
+        if let Ok(path) = url.to_file_path() {
+            std::fs::create_dir_all(&path).map_err(|err| {
+                Error::InvalidArgument(format!("cannot create directory '{}': {err}", path.display()))
+            })?;
+        }
         block_on_io(async move {
             let table = DeltaTable::try_from_url_with_storage_options(url, options.to_map())
                 .await

@@ -107,6 +107,9 @@ fn secret(value: &Option<Secret>) -> Option<String> {
     value.as_ref().map(|s| s.expose().to_string())
 }
 
+/// URL schemes a Delta location may use.
+pub const SUPPORTED_SCHEMES: &[&str] = &["file", "s3", "s3a", "az", "abfs", "abfss", "gs", "memory"];
+
 /// Parses a table location: a URL (`s3://bucket/path`, `file:///tmp/t`) or a
 /// local path (absolute or relative to the working directory).
 ///
@@ -120,6 +123,14 @@ pub fn parse_location(location: &str) -> Result<Url> {
     if let Ok(url) = Url::parse(location)
         && url.scheme().len() > 1
     {
+        if !SUPPORTED_SCHEMES.contains(&url.scheme()) {
+            return Err(Error::InvalidArgument(format!(
+                "unsupported URL scheme '{}' in '{}' (supported: {})",
+                url.scheme(),
+                redact(&url),
+                SUPPORTED_SCHEMES.join(", ")
+            )));
+        }
         return Ok(normalize(url));
     }
     let path = std::path::Path::new(location);

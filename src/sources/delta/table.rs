@@ -75,7 +75,14 @@ impl DeltaTableProvider {
             TableVersion::Version(v) => builder = builder.with_version(v),
             TableVersion::Timestamp(ts) => builder = builder.with_timestamp(ts),
         }
-        let table = builder.load().await.map_err(|err| classify(&location, err))?;
+        let table = builder.load().await.map_err(|err| match (version, classify(&location, err)) {
+            (TableVersion::Version(v), Error::Delta { source, .. })
+                if source.to_string().contains("not the same as the specified end version") =>
+            {
+                Error::InvalidArgument(format!("Delta table '{location}' has no version {v}: {source}"))
+            }
+            (_, err) => err,
+        })?;
         let scan = build_scan(&location, &table).await?;
         Ok(Self {
             location,
@@ -145,28 +152,11 @@ async fn build_scan(location: &str, table: &DeltaTable) -> Result<DeltaScanNext>
 
 /// Turns a `deltalake` error into the lakefed error a user can act on.
 pub(crate) fn classify(location: &str, err: DeltaTableError) -> Error {
-    let text = err.to_string();
     let location = location.to_string();
     match err {
-        DeltaTableError::NotATable(_) | DeltaTableError::InvalidTableLocation(_) => Error::NotATable {
-            location,
-            reason: "no Delta log (_delta_log) was found there; check the path, \
-                     or use a directory of tables as a schema"
-                .to_string(),
-        },
         DeltaTableError::ObjectStore { source } => storage_error(location, &source),
-        DeltaTableError::Generic(message)
-            if message.contains("No files in log segment") || message.contains("_delta_log") =>
-        {
-            Error::NotATable {
-                location,
-                reason: format!("no Delta log (_delta_log) was found there ({message})"),
-            }
-        }
-        DeltaTableError::KernelError(ref kernel) if is_missing_log(&kernel.to_string()) => Error::NotATable {
-            location,
-            reason: format!("no readable Delta log was found there ({text})"),
-        },
+        DeltaTableError::NotATable(_) | DeltaTableError::InvalidTableLocation(_) => not_a_table(location),
+        other if is_missing_log(&other.to_string()) => not_a_table(location),
         other => Error::Delta {
             location,
             source: Box::new(other),
@@ -174,17 +164,24 @@ pub(crate) fn classify(location: &str, err: DeltaTableError) -> Error {
     }
 }
 
+fn not_a_table(location: String) -> Error {
+    Error::NotATable {
+        location,
+        reason: "no Delta log (_delta_log) was found there; check the path".to_string(),
+    }
+}
+
+/// The messages `deltalake` and its kernel give for a location without a log.
 fn is_missing_log(message: &str) -> bool {
-    message.contains("No files in log segment") || message.contains("Table not found")
+    ["No files in log segment", "Path does not exist", "Table not found", "Invalid table location"]
+        .iter()
+        .any(|needle| message.contains(needle))
 }
 
 fn storage_error(location: String, source: &object_store::Error) -> Error {
     let message = match source {
         object_store::Error::NotFound { .. } => {
-            return Error::NotATable {
-                location,
-                reason: "no Delta log (_delta_log) was found there".to_string(),
-            };
+            return not_a_table(location);
         }
         object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
             format!("access denied; check the credentials ({source})")
