@@ -210,9 +210,8 @@ fn split_plan_lines(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     for row in rows {
         if let [kind, plan] = row.as_slice() {
-            for (i, line) in plan.lines().enumerate() {
-                let kind = if i == 0 { kind.clone() } else { String::new() };
-                out.push(vec![kind, line.trim_end().to_string()]);
+            for line in plan.lines() {
+                out.push(vec![kind.clone(), line.trim().to_string()]);
             }
         } else {
             out.push(row);

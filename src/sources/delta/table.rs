@@ -83,6 +83,9 @@ impl DeltaTableProvider {
             }
             (_, err) => err,
         })?;
+        if let TableVersion::Timestamp(ts) = version {
+            ensure_not_before_first_commit(&location, &table, ts)?;
+        }
         let scan = build_scan(&location, &table).await?;
         Ok(Self {
             location,
@@ -137,6 +140,26 @@ impl DeltaTableProvider {
     fn current(&self) -> Arc<DeltaScanNext> {
         Arc::clone(&self.current.read())
     }
+}
+
+/// Time travel to an instant before the table existed is an error, as in
+/// Spark, rather than silently reading the first version.
+fn ensure_not_before_first_commit(location: &str, table: &DeltaTable, ts: DateTime<Utc>) -> Result<()> {
+    let state = table.snapshot().map_err(|err| classify(location, err))?;
+    let version = state.version();
+    let committed_ms = state.version_timestamp(version);
+    if let Some(committed_ms) = committed_ms
+        && committed_ms > ts.timestamp_millis()
+    {
+        let committed = DateTime::from_timestamp_millis(committed_ms).unwrap_or_default();
+        return Err(Error::InvalidArgument(format!(
+            "the timestamp {} is before the earliest available version of Delta table '{location}' \
+             (version {version}, committed at {})",
+            ts.to_rfc3339(),
+            committed.to_rfc3339()
+        )));
+    }
+    Ok(())
 }
 
 async fn build_scan(location: &str, table: &DeltaTable) -> Result<DeltaScanNext> {
