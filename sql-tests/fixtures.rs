@@ -64,8 +64,14 @@ fn events(commit: i64) -> String {
 /// A table with four versions, for time travel:
 /// v0 ids 1..3, v1 appends 4..5, v2 overwrites with 100, v3 appends 101.
 const VERSIONS: &[(&str, SaveMode)] = &[
-    ("SELECT id, concat('v0-', id) AS label FROM generate_series(1, 3) AS g(id)", SaveMode::Overwrite),
-    ("SELECT id, concat('v1-', id) AS label FROM generate_series(4, 5) AS g(id)", SaveMode::Append),
+    (
+        "SELECT id, concat('v0-', id) AS label FROM generate_series(1, 3) AS g(id)",
+        SaveMode::Overwrite,
+    ),
+    (
+        "SELECT id, concat('v1-', id) AS label FROM generate_series(4, 5) AS g(id)",
+        SaveMode::Append,
+    ),
     ("SELECT 100 AS id, 'v2-100' AS label", SaveMode::Overwrite),
     ("SELECT 101 AS id, 'v3-101' AS label", SaveMode::Append),
 ];
@@ -76,7 +82,14 @@ pub async fn create(root: &Path) -> Result<(), BoxError> {
     write(&ctx, &root.join("types"), TYPES, &[], SaveMode::Overwrite).await?;
     write(&ctx, &root.join("nested"), NESTED, &[], SaveMode::Overwrite).await?;
     for commit in 0..2 {
-        write(&ctx, &root.join("events"), &events(commit), &["day"], SaveMode::Append).await?;
+        write(
+            &ctx,
+            &root.join("events"),
+            &events(commit),
+            &["day"],
+            SaveMode::Append,
+        )
+        .await?;
     }
     for (sql, mode) in VERSIONS {
         write(&ctx, &root.join("versions"), sql, &[], *mode).await?;

@@ -35,10 +35,18 @@ async fn main() -> Result<(), BoxError> {
     let fixtures = work.path().join("fixtures");
     fixtures::create(&fixtures).await?;
 
-    let files = slt_files(Path::new(env!("CARGO_MANIFEST_DIR")).join("sql-tests").as_path())?;
+    let files = slt_files(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("sql-tests")
+            .as_path(),
+    )?;
     let files: Vec<_> = files
         .into_iter()
-        .filter(|f| filter.as_ref().is_none_or(|pattern| f.to_string_lossy().contains(pattern.as_str())))
+        .filter(|f| {
+            filter
+                .as_ref()
+                .is_none_or(|pattern| f.to_string_lossy().contains(pattern.as_str()))
+        })
         .collect();
     if files.is_empty() {
         return Err("no .slt file matched".into());
@@ -79,17 +87,32 @@ fn slt_files(dir: &Path) -> Result<Vec<PathBuf>, BoxError> {
     Ok(files)
 }
 
-async fn run_file(file: &Path, fixtures: &Path, scratch: &Path, complete: bool) -> Result<(), BoxError> {
+async fn run_file(
+    file: &Path,
+    fixtures: &Path,
+    scratch: &Path,
+    complete: bool,
+) -> Result<(), BoxError> {
     let ctx = lakefed::new_session_context();
     ctx.register_delta_schema("fx", &fixtures.to_string_lossy(), StorageOptions::default())?;
-    ctx.register_delta_schema("scratch", &scratch.to_string_lossy(), StorageOptions::default())?;
+    ctx.register_delta_schema(
+        "scratch",
+        &scratch.to_string_lossy(),
+        StorageOptions::default(),
+    )?;
     let ctx = Arc::new(ctx);
     let mut runner = Runner::new(move || {
         let ctx = Arc::clone(&ctx);
         async move { Ok(LakefedDb { ctx }) }
     });
-    runner.set_var("FIXTURES".to_string(), fixtures.to_string_lossy().into_owned());
-    runner.set_var("SCRATCH".to_string(), scratch.to_string_lossy().into_owned());
+    runner.set_var(
+        "FIXTURES".to_string(),
+        fixtures.to_string_lossy().into_owned(),
+    );
+    runner.set_var(
+        "SCRATCH".to_string(),
+        scratch.to_string_lossy().into_owned(),
+    );
     if complete {
         runner
             .update_test_file(
@@ -121,12 +144,16 @@ impl AsyncDB for LakefedDb {
         let df = self.ctx.sql(sql).await?;
         let schema = df.schema().inner().clone();
         let batches = df.collect().await?;
-        let is_query = !schema.fields().is_empty()
-            && !(schema.fields().len() == 1 && schema.field(0).name() == "count" && is_dml(sql));
-        if !is_query {
+        let is_dml_count =
+            schema.fields().len() == 1 && schema.field(0).name() == "count" && is_dml(sql);
+        if schema.fields().is_empty() || is_dml_count {
             return Ok(DBOutput::StatementComplete(count_rows(&batches)?));
         }
-        let types = schema.fields().iter().map(|f| column_type(f.data_type())).collect();
+        let types = schema
+            .fields()
+            .iter()
+            .map(|f| column_type(f.data_type()))
+            .collect();
         let mut rows = Vec::new();
         for batch in &batches {
             rows.extend(format_rows(batch)?);
@@ -172,9 +199,10 @@ fn column_type(data_type: &DataType) -> DefaultColumnType {
     match data_type {
         t if t.is_integer() => DefaultColumnType::Integer,
         t if t.is_floating() => DefaultColumnType::FloatingPoint,
-        DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..) => {
-            DefaultColumnType::FloatingPoint
-        }
+        DataType::Decimal32(..)
+        | DataType::Decimal64(..)
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => DefaultColumnType::FloatingPoint,
         _ => DefaultColumnType::Text,
     }
 }

@@ -176,7 +176,9 @@ fn parse_source(
                 }),
             })
         }
-        other => Err(format!("field `kind`: unknown source kind '{other}' (one of: delta)")),
+        other => Err(format!(
+            "field `kind`: unknown source kind '{other}' (one of: delta)"
+        )),
     }
 }
 
@@ -193,14 +195,21 @@ fn resolve_location(url: &str, base: &Path) -> std::result::Result<String, Strin
                     SUPPORTED_SCHEMES.join(", ")
                 ));
             }
-            if parsed.host_str().is_none_or(str::is_empty) && parsed.scheme() != "file" && parsed.scheme() != "memory" {
+            if parsed.host_str().is_none_or(str::is_empty)
+                && parsed.scheme() != "file"
+                && parsed.scheme() != "memory"
+            {
                 return Err(format!("field `url`: '{url}' names no bucket or container"));
             }
             Ok(url.to_string())
         }
         Ok(_) | Err(url::ParseError::RelativeUrlWithoutBase) => {
             let path = PathBuf::from(url);
-            let path = if path.is_absolute() { path } else { base.join(path) };
+            let path = if path.is_absolute() {
+                path
+            } else {
+                base.join(path)
+            };
             Ok(path.to_string_lossy().into_owned())
         }
         Err(err) => Err(format!("field `url`: '{url}' is not a valid URL ({err})")),
@@ -211,14 +220,17 @@ fn storage_options(
     raw: RawStorage,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> std::result::Result<StorageOptions, String> {
-    let secret = |field: &str, var: Option<String>| -> std::result::Result<Option<Secret>, String> {
-        match var {
-            None => Ok(None),
-            Some(var) => env(&var)
-                .map(|value| Some(Secret::new(value)))
-                .ok_or_else(|| format!("field `storage.{field}`: environment variable {var} is not set")),
-        }
-    };
+    let secret =
+        |field: &str, var: Option<String>| -> std::result::Result<Option<Secret>, String> {
+            match var {
+                None => Ok(None),
+                Some(var) => env(&var)
+                    .map(|value| Some(Secret::new(value)))
+                    .ok_or_else(|| {
+                        format!("field `storage.{field}`: environment variable {var} is not set")
+                    }),
+            }
+        };
     Ok(StorageOptions {
         endpoint: raw.endpoint,
         region: raw.region,
@@ -267,7 +279,10 @@ mod tests {
         let SourceKind::Delta(lake) = &config.sources[0].kind;
         assert_eq!(config.sources[0].name, "lake");
         assert_eq!(lake.layout, DeltaLayout::Schema);
-        assert_eq!(lake.storage.secret_access_key.as_ref().unwrap().expose(), "secret-value");
+        assert_eq!(
+            lake.storage.secret_access_key.as_ref().unwrap().expose(),
+            "secret-value"
+        );
         assert!(!format!("{config:?}").contains("secret-value"));
         let SourceKind::Delta(orders) = &config.sources[1].kind;
         assert_eq!(orders.location, "/etc/data/orders");
@@ -276,15 +291,29 @@ mod tests {
     #[test]
     fn errors_name_file_source_and_field() {
         let e = err("[sources.a]\nurl = \"/x\"");
-        assert!(e.contains("/etc/lakefed.toml") && e.contains("[sources.a]") && e.contains("`kind`"), "{e}");
+        assert!(
+            e.contains("/etc/lakefed.toml") && e.contains("[sources.a]") && e.contains("`kind`"),
+            "{e}"
+        );
         let e = err("[sources.a]\nkind = \"delta\"\nurl = \"/x\"\nurll = 1");
-        assert!(e.contains("[sources.a]") && e.contains("unknown field `urll`"), "{e}");
+        assert!(
+            e.contains("[sources.a]") && e.contains("unknown field `urll`"),
+            "{e}"
+        );
         let e = err("[sources.a]\nkind = \"delta\"\nurl = \"ftp://x/y\"");
-        assert!(e.contains("field `url`") && e.contains("unsupported scheme 'ftp'"), "{e}");
+        assert!(
+            e.contains("field `url`") && e.contains("unsupported scheme 'ftp'"),
+            "{e}"
+        );
         let e = err("[sources.a]\nkind = \"mysql\"\nurl = \"/x\"");
         assert!(e.contains("unknown source kind 'mysql'"), "{e}");
-        let e = err("[sources.a]\nkind = \"delta\"\nurl = \"s3://b/t\"\n[sources.a.storage]\naccess_key_id_env = \"NOPE\"");
-        assert!(e.contains("storage.access_key_id_env") && e.contains("NOPE"), "{e}");
+        let e = err(
+            "[sources.a]\nkind = \"delta\"\nurl = \"s3://b/t\"\n[sources.a.storage]\naccess_key_id_env = \"NOPE\"",
+        );
+        assert!(
+            e.contains("storage.access_key_id_env") && e.contains("NOPE"),
+            "{e}"
+        );
         let e = err("[source.a]\nkind = \"delta\"");
         assert!(e.contains("unknown field `source`"), "{e}");
         let e = err("[sources.a]\nkind = \"delta\"\nurl = \"s3:///t\"");

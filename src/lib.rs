@@ -30,8 +30,8 @@ use async_trait::async_trait;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub use config::Config;
-pub use error::{Error, Result};
 use config::{DeltaLayout, SourceKind};
+pub use error::{Error, Result};
 use sources::delta::{
     DeltaScanFunction, DeltaSchemaProvider, DeltaTableProvider, StorageOptions, TableVersion,
     parse_location,
@@ -55,8 +55,13 @@ pub trait SessionContextExt {
     /// Registers the Delta table at `location` (URL or local path) as `name`,
     /// reaching storage with options from the environment.
     async fn register_delta(&self, name: &str, location: &str) -> Result<()> {
-        self.register_delta_with(name, location, StorageOptions::default(), TableVersion::Latest)
-            .await
+        self.register_delta_with(
+            name,
+            location,
+            StorageOptions::default(),
+            TableVersion::Latest,
+        )
+        .await
     }
 
     /// Registers the Delta table at `location` as `name` with explicit storage
@@ -71,7 +76,12 @@ pub trait SessionContextExt {
 
     /// Registers every Delta table under `location` as schema `name` of the
     /// default catalog. Tables are discovered lazily, when a query names them.
-    fn register_delta_schema(&self, name: &str, location: &str, options: StorageOptions) -> Result<()>;
+    fn register_delta_schema(
+        &self,
+        name: &str,
+        location: &str,
+        options: StorageOptions,
+    ) -> Result<()>;
 
     /// Attaches every source of a [`Config`].
     async fn register_config(&self, config: &Config) -> Result<()>;
@@ -96,10 +106,21 @@ impl SessionContextExt for SessionContext {
         Ok(())
     }
 
-    fn register_delta_schema(&self, name: &str, location: &str, options: StorageOptions) -> Result<()> {
+    fn register_delta_schema(
+        &self,
+        name: &str,
+        location: &str,
+        options: StorageOptions,
+    ) -> Result<()> {
         let url = parse_location(location)?;
         let schema = DeltaSchemaProvider::try_new(url, options)?;
-        let catalog_name = self.state().config().options().catalog.default_catalog.clone();
+        let catalog_name = self
+            .state()
+            .config()
+            .options()
+            .catalog
+            .default_catalog
+            .clone();
         let catalog = self.catalog(&catalog_name).ok_or_else(|| {
             Error::InvalidArgument(format!("the default catalog '{catalog_name}' is missing"))
         })?;
@@ -120,11 +141,15 @@ impl SessionContextExt for SessionContext {
                         )
                         .await
                     }
-                    DeltaLayout::Schema => {
-                        self.register_delta_schema(&source.name, &delta.location, delta.storage.clone())
-                    }
+                    DeltaLayout::Schema => self.register_delta_schema(
+                        &source.name,
+                        &delta.location,
+                        delta.storage.clone(),
+                    ),
                 }
-                .map_err(|err| Error::InvalidArgument(format!("source '{}': {err}", source.name)))?,
+                .map_err(|err| {
+                    Error::InvalidArgument(format!("source '{}': {err}", source.name))
+                })?,
             }
         }
         Ok(())

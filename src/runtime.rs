@@ -40,7 +40,7 @@ where
         // The receiver only goes away if the waiting thread died.
         let _ = sender.send(future.await);
     });
-    receiver.recv().map_err(|_| {
-        Error::InvalidArgument("the I/O task ended without an answer".to_string())
-    })?
+    receiver
+        .recv()
+        .map_err(|_| Error::InvalidArgument("the I/O task ended without an answer".to_string()))?
 }

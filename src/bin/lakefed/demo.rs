@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Date32Array, Decimal128Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{
+    Date32Array, Decimal128Array, Int64Array, RecordBatch, StringArray,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use deltalake::DeltaTable;
 use deltalake::protocol::SaveMode;
@@ -53,12 +55,24 @@ pub async fn run(dir: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>>
 async fn create_tables(root: &str) -> Result<(), Box<dyn std::error::Error>> {
     let customers = format!("{root}/customers");
     if !std::path::Path::new(&customers).join("_delta_log").exists() {
-        write(&customers, vec![customers_batch()?], &["country"], SaveMode::Overwrite).await?;
+        write(
+            &customers,
+            vec![customers_batch()?],
+            &["country"],
+            SaveMode::Overwrite,
+        )
+        .await?;
     }
     let orders = format!("{root}/orders");
     if !std::path::Path::new(&orders).join("_delta_log").exists() {
         for commit in 0..COMMITS {
-            write(&orders, vec![orders_batch(commit)?], &["status"], SaveMode::Append).await?;
+            write(
+                &orders,
+                vec![orders_batch(commit)?],
+                &["status"],
+                SaveMode::Append,
+            )
+            .await?;
         }
     }
     Ok(())
@@ -83,7 +97,10 @@ async fn write(
 fn customers_batch() -> Result<RecordBatch, Box<dyn std::error::Error>> {
     let ids: Vec<i64> = (1..=CUSTOMERS).collect();
     let names: Vec<String> = ids.iter().map(|id| format!("customer-{id:04}")).collect();
-    let countries: Vec<&str> = ids.iter().map(|id| COUNTRIES[*id as usize % COUNTRIES.len()]).collect();
+    let countries: Vec<&str> = ids
+        .iter()
+        .map(|id| COUNTRIES[*id as usize % COUNTRIES.len()])
+        .collect();
     let schema = Schema::new(vec![
         Field::new("customer_id", DataType::Int64, false),
         Field::new("name", DataType::Utf8, false),
@@ -108,8 +125,14 @@ fn orders_batch(commit: i64) -> Result<RecordBatch, Box<dyn std::error::Error>> 
     let start_day = 20_454 + (commit as i32) * 91;
     let days: Vec<i32> = ids.iter().map(|id| start_day + (*id % 91) as i32).collect();
     let customers: Vec<i64> = ids.iter().map(|id| 1 + (id * 7919) % CUSTOMERS).collect();
-    let amounts: Vec<i128> = ids.iter().map(|id| i128::from(500 + (id * 37) % 100_000)).collect();
-    let statuses: Vec<&str> = ids.iter().map(|id| STATUSES[(*id % 7 % 3) as usize]).collect();
+    let amounts: Vec<i128> = ids
+        .iter()
+        .map(|id| i128::from(500 + (id * 37) % 100_000))
+        .collect();
+    let statuses: Vec<&str> = ids
+        .iter()
+        .map(|id| STATUSES[(*id % 7 % 3) as usize])
+        .collect();
     let schema = Schema::new(vec![
         Field::new("order_id", DataType::Int64, false),
         Field::new("customer_id", DataType::Int64, false),

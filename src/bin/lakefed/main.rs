@@ -76,12 +76,20 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             demo::run(dir).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sql { format, output, query } => {
+        Command::Sql {
+            format,
+            output,
+            query,
+        } => {
             let df = session(config).await?.sql(&query).await?;
             Ok(output::run_query(df, format, output.as_deref()).await?)
         }
         Command::Explain { analyze, query } => {
-            let df = session(config).await?.sql(&query).await?.explain(false, analyze)?;
+            let df = session(config)
+                .await?
+                .sql(&query)
+                .await?
+                .explain(false, analyze)?;
             Ok(output::run_query(df, Format::Plan, None).await?)
         }
         Command::Repl => {

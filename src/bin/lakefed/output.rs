@@ -84,7 +84,7 @@ enum Sink<W: Write> {
         plan: bool,
     },
     Csv {
-        writer: csv::Writer<W>,
+        writer: Box<csv::Writer<W>>,
         wrote_header: bool,
     },
     Json(json::LineDelimitedWriter<W>),
@@ -101,12 +101,14 @@ impl<W: Write> Sink<W> {
                 plan: format == Format::Plan,
             },
             Format::Csv => Sink::Csv {
-                writer: csv::WriterBuilder::new()
-                    .with_header(true)
-                    .with_timestamp_format("%Y-%m-%dT%H:%M:%S%.f".to_string())
-                    .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%S%.f%:z".to_string())
-                    .with_date_format("%Y-%m-%d".to_string())
-                    .build(out),
+                writer: Box::new(
+                    csv::WriterBuilder::new()
+                        .with_header(true)
+                        .with_timestamp_format("%Y-%m-%dT%H:%M:%S%.f".to_string())
+                        .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%S%.f%:z".to_string())
+                        .with_date_format("%Y-%m-%d".to_string())
+                        .build(out),
+                ),
                 wrote_header: false,
             },
             Format::Json => Sink::Json(json::LineDelimitedWriter::new(out)),
@@ -218,7 +220,12 @@ fn plan_text(batches: &[RecordBatch]) -> Result<String> {
 
 /// CSV has no nested values: struct, list and map columns are written as text.
 fn nested_as_text(batch: &RecordBatch) -> Result<RecordBatch> {
-    if !batch.schema().fields().iter().any(|f| f.data_type().is_nested()) {
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| f.data_type().is_nested())
+    {
         return Ok(batch.clone());
     }
     let mut fields = Vec::new();
@@ -241,5 +248,8 @@ fn nested_as_text(batch: &RecordBatch) -> Result<RecordBatch> {
             columns.push(Arc::clone(column));
         }
     }
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }

@@ -17,10 +17,17 @@ pub async fn run(ctx: &SessionContext) -> Result<(), Box<dyn std::error::Error>>
         // A missing history file is normal on first use.
         let _ = editor.load_history(path);
     }
-    println!("lakefed {} — end statements with ';', \\q to quit", env!("CARGO_PKG_VERSION"));
+    println!(
+        "lakefed {} — end statements with ';', \\q to quit",
+        env!("CARGO_PKG_VERSION")
+    );
     let mut statement = String::new();
     loop {
-        let prompt = if statement.is_empty() { "lakefed> " } else { "     ..> " };
+        let prompt = if statement.is_empty() {
+            "lakefed> "
+        } else {
+            "     ..> "
+        };
         match editor.readline(prompt) {
             Ok(line) => {
                 let trimmed = line.trim();

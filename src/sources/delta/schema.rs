@@ -93,7 +93,10 @@ impl DeltaSchemaProvider {
         let location = redact(&url);
         if let Ok(path) = url.to_file_path() {
             std::fs::create_dir_all(&path).map_err(|err| {
-                Error::InvalidArgument(format!("cannot create directory '{}': {err}", path.display()))
+                Error::InvalidArgument(format!(
+                    "cannot create directory '{}': {err}",
+                    path.display()
+                ))
             })?;
         }
         block_on_io(async move {
@@ -149,7 +152,7 @@ async fn list_tables(store: Arc<dyn ObjectStore>, location: String) -> Result<Ve
 }
 
 fn table_name(prefix: &Path) -> Option<String> {
-    prefix.parts().last().map(|part| part.as_ref().to_string())
+    prefix.filename().map(str::to_string)
 }
 
 #[async_trait]

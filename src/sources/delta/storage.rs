@@ -92,7 +92,8 @@ impl StorageOptions {
         put("AWS_SESSION_TOKEN", secret(&self.session_token));
         put(
             "AWS_VIRTUAL_HOSTED_STYLE_REQUEST",
-            self.force_path_style.map(|path_style| (!path_style).to_string()),
+            self.force_path_style
+                .map(|path_style| (!path_style).to_string()),
         );
         put("AWS_ALLOW_HTTP", self.allow_http.map(|b| b.to_string()));
         put(
@@ -108,7 +109,8 @@ fn secret(value: &Option<Secret>) -> Option<String> {
 }
 
 /// URL schemes a Delta location may use.
-pub const SUPPORTED_SCHEMES: &[&str] = &["file", "s3", "s3a", "az", "abfs", "abfss", "gs", "memory"];
+pub const SUPPORTED_SCHEMES: &[&str] =
+    &["file", "s3", "s3a", "az", "abfs", "abfss", "gs", "memory"];
 
 /// Parses a table location: a URL (`s3://bucket/path`, `file:///tmp/t`) or a
 /// local path (absolute or relative to the working directory).

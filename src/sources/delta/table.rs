@@ -65,7 +65,11 @@ impl DeltaTableProvider {
     ///
     /// Fails with [`Error::NotATable`] when the location has no `_delta_log`,
     /// and with a storage or Delta error naming the location otherwise.
-    pub async fn try_open(url: &Url, options: &StorageOptions, version: TableVersion) -> Result<Self> {
+    pub async fn try_open(
+        url: &Url,
+        options: &StorageOptions,
+        version: TableVersion,
+    ) -> Result<Self> {
         let location = redact(url);
         let mut builder = DeltaTableBuilder::from_url(url.clone())
             .map_err(|err| classify(&location, err))?
@@ -75,14 +79,22 @@ impl DeltaTableProvider {
             TableVersion::Version(v) => builder = builder.with_version(v),
             TableVersion::Timestamp(ts) => builder = builder.with_timestamp(ts),
         }
-        let table = builder.load().await.map_err(|err| match (version, classify(&location, err)) {
-            (TableVersion::Version(v), Error::Delta { source, .. })
-                if source.to_string().contains("not the same as the specified end version") =>
-            {
-                Error::InvalidArgument(format!("Delta table '{location}' has no version {v}: {source}"))
-            }
-            (_, err) => err,
-        })?;
+        let table =
+            builder
+                .load()
+                .await
+                .map_err(|err| match (version, classify(&location, err)) {
+                    (TableVersion::Version(v), Error::Delta { source, .. })
+                        if source
+                            .to_string()
+                            .contains("not the same as the specified end version") =>
+                    {
+                        Error::InvalidArgument(format!(
+                            "Delta table '{location}' has no version {v}: {source}"
+                        ))
+                    }
+                    (_, err) => err,
+                })?;
         if let TableVersion::Timestamp(ts) = version {
             ensure_not_before_first_commit(&location, &table, ts)?;
         }
@@ -144,7 +156,11 @@ impl DeltaTableProvider {
 
 /// Time travel to an instant before the table existed is an error, as in
 /// Spark, rather than silently reading the first version.
-fn ensure_not_before_first_commit(location: &str, table: &DeltaTable, ts: DateTime<Utc>) -> Result<()> {
+fn ensure_not_before_first_commit(
+    location: &str,
+    table: &DeltaTable,
+    ts: DateTime<Utc>,
+) -> Result<()> {
     let state = table.snapshot().map_err(|err| classify(location, err))?;
     let version = state.version();
     let committed_ms = state.version_timestamp(version);
@@ -178,7 +194,9 @@ pub(crate) fn classify(location: &str, err: DeltaTableError) -> Error {
     let location = location.to_string();
     match err {
         DeltaTableError::ObjectStore { source } => storage_error(location, &source),
-        DeltaTableError::NotATable(_) | DeltaTableError::InvalidTableLocation(_) => not_a_table(location),
+        DeltaTableError::NotATable(_) | DeltaTableError::InvalidTableLocation(_) => {
+            not_a_table(location)
+        }
         other if is_missing_log(&other.to_string()) => not_a_table(location),
         other => Error::Delta {
             location,
@@ -196,9 +214,14 @@ fn not_a_table(location: String) -> Error {
 
 /// The messages `deltalake` and its kernel give for a location without a log.
 fn is_missing_log(message: &str) -> bool {
-    ["No files in log segment", "Path does not exist", "Table not found", "Invalid table location"]
-        .iter()
-        .any(|needle| message.contains(needle))
+    [
+        "No files in log segment",
+        "Path does not exist",
+        "Table not found",
+        "Invalid table location",
+    ]
+    .iter()
+    .any(|needle| message.contains(needle))
 }
 
 fn storage_error(location: String, source: &object_store::Error) -> Error {
@@ -206,7 +229,8 @@ fn storage_error(location: String, source: &object_store::Error) -> Error {
         object_store::Error::NotFound { .. } => {
             return not_a_table(location);
         }
-        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => {
             format!("access denied; check the credentials ({source})")
         }
         _ => source.to_string(),
@@ -240,7 +264,10 @@ impl TableProvider for DeltaTableProvider {
         scan.scan(state, projection, filters, limit).await
     }
 
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DFResult<Vec<TableProviderFilterPushDown>> {
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DFResult<Vec<TableProviderFilterPushDown>> {
         self.current().supports_filters_pushdown(filters)
     }
 

@@ -42,9 +42,10 @@ impl TableFunctionImpl for DeltaScanFunction {
         let (location, version) = parse_args(args)?;
         let url = parse_location(&location)?;
         let options = self.options.clone();
-        let table = block_on_io(async move {
-            DeltaTableProvider::try_open(&url, &options, version).await
-        })?;
+        let table =
+            block_on_io(
+                async move { DeltaTableProvider::try_open(&url, &options, version).await },
+            )?;
         Ok(Arc::new(table))
     }
 }
@@ -55,7 +56,11 @@ fn parse_args(args: &[Expr]) -> Result<(String, TableVersion)> {
         _ => None,
     };
     let location = match args.first().and_then(literal) {
-        Some(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s))) => s,
+        Some(
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::Utf8View(Some(s))
+            | ScalarValue::LargeUtf8(Some(s)),
+        ) => s,
         _ => return Err(Error::InvalidArgument(USAGE.to_string())),
     };
     let version = match args.get(1).map(|arg| literal(arg).ok_or(())) {
@@ -79,7 +84,9 @@ fn version_from_scalar(value: ScalarValue) -> Result<TableVersion> {
         ScalarValue::UInt16(Some(v)) => v.into(),
         ScalarValue::UInt32(Some(v)) => v.into(),
         ScalarValue::UInt64(Some(v)) => v.into(),
-        ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)) => {
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::Utf8View(Some(s))
+        | ScalarValue::LargeUtf8(Some(s)) => {
             return parse_timestamp(&s).map(TableVersion::Timestamp);
         }
         ScalarValue::TimestampSecond(Some(v), _) => return instant(v, 1_000_000_000),
@@ -99,14 +106,18 @@ fn version_from_scalar(value: ScalarValue) -> Result<TableVersion> {
 }
 
 fn invalid_version(v: impl std::fmt::Display) -> Error {
-    Error::InvalidArgument(format!("invalid Delta table version {v}: versions start at 0"))
+    Error::InvalidArgument(format!(
+        "invalid Delta table version {v}: versions start at 0"
+    ))
 }
 
 fn instant(value: i64, nanos_per_unit: i64) -> Result<TableVersion> {
     let nanos = value
         .checked_mul(nanos_per_unit)
         .ok_or_else(|| Error::InvalidArgument(format!("timestamp {value} is out of range")))?;
-    Ok(TableVersion::Timestamp(DateTime::from_timestamp_nanos(nanos)))
+    Ok(TableVersion::Timestamp(DateTime::from_timestamp_nanos(
+        nanos,
+    )))
 }
 
 /// Parses an RFC 3339 instant, or a date-time without zone taken as UTC.

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs every test: formatting, clippy, unit
+# and integration tests (S3 against a real S3-compatible server on loopback),
+# the sqllogictest suites, and a build of the benchmarks.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$LAKEFED_ROOT"
+
+"$LAKEFED_ROOT/scripts/setup-python.sh"
+LAKEFED_TEST_S3_ENDPOINT="$("$LAKEFED_ROOT/scripts/s3-server.sh" start)"
+export LAKEFED_TEST_S3_ENDPOINT
+on_exit() {
+    status=$?
+    "$LAKEFED_ROOT/scripts/s3-server.sh" stop
+    if [ "$status" -ne 0 ]; then
+        echo "--- test server logs ($LAKEFED_LOGS) ---"
+        tail -n 50 "$LAKEFED_LOGS"/*.log 2>/dev/null || true
+    fi
+    exit "$status"
+}
+trap on_exit EXIT
+
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+cargo test --lib --bins --tests
+cargo bench --no-run

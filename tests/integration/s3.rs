@@ -1,0 +1,160 @@
+//! Delta tables on a real S3-compatible server on loopback (moto, started by
+//! `scripts/test.sh`, which sets `LAKEFED_TEST_S3_ENDPOINT`).
+
+use std::time::{Duration, Instant};
+
+use lakefed::SessionContextExt;
+use lakefed::sources::delta::{StorageOptions, TableVersion};
+
+const BUCKET: &str = "lakefed-test";
+
+/// The S3 endpoint; the suite fails (never skips) when it is not set.
+fn endpoint() -> String {
+    std::env::var("LAKEFED_TEST_S3_ENDPOINT").expect(
+        "LAKEFED_TEST_S3_ENDPOINT is not set: run the tests with scripts/test.sh, \
+         which starts the S3 server",
+    )
+}
+
+fn options(endpoint: &str) -> StorageOptions {
+    let mut options = StorageOptions::s3_compatible(endpoint, "test-key", "test-secret");
+    options.allow_unsafe_rename = Some(true);
+    options
+}
+
+fn unique_prefix(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("s3://{BUCKET}/{name}-{nanos}")
+}
+
+async fn values(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Vec<String> {
+    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+        .unwrap()
+        .to_string();
+    text.lines()
+        .skip(3)
+        .filter(|l| !l.starts_with('+'))
+        .map(|l| l.replace(' ', ""))
+        .collect()
+}
+
+#[tokio::test]
+async fn write_and_read_delta_on_s3() {
+    let endpoint = endpoint();
+    let prefix = unique_prefix("warehouse");
+    let ctx = lakefed::new_session_context();
+    ctx.register_delta_schema("lake", &prefix, options(&endpoint))
+        .unwrap();
+
+    ctx.sql("CREATE TABLE lake.orders AS SELECT CAST(id AS BIGINT) AS id, concat('o', id) AS label FROM generate_series(1, 100) AS g(id)")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    ctx.sql("INSERT INTO lake.orders VALUES (1000, 'late')")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+
+    assert_eq!(
+        values(&ctx, "SELECT count(*) FROM lake.orders").await,
+        ["|101|"]
+    );
+    assert_eq!(
+        values(&ctx, "SELECT label FROM lake.orders WHERE id = 1000").await,
+        ["|late|"]
+    );
+    assert_eq!(
+        values(
+            &ctx,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'lake'"
+        )
+        .await,
+        ["|orders|"]
+    );
+
+    // The same table registered on its own, at version 0 (before the INSERT).
+    ctx.register_delta_with(
+        "orders_v0",
+        &format!("{prefix}/orders"),
+        options(&endpoint),
+        TableVersion::Version(0),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        values(&ctx, "SELECT count(*) FROM orders_v0").await,
+        ["|100|"]
+    );
+}
+
+#[tokio::test]
+async fn missing_table_on_s3_is_not_a_table() {
+    let endpoint = endpoint();
+    let ctx = lakefed::new_session_context();
+    let err = ctx
+        .register_delta_with(
+            "t",
+            &unique_prefix("nothing"),
+            options(&endpoint),
+            TableVersion::Latest,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is not a Delta table"), "{err}");
+}
+
+#[tokio::test]
+async fn missing_bucket_is_a_clear_error() {
+    let endpoint = endpoint();
+    let ctx = lakefed::new_session_context();
+    let err = ctx
+        .register_delta_with(
+            "t",
+            "s3://no-such-bucket-here/t",
+            options(&endpoint),
+            TableVersion::Latest,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("s3://no-such-bucket-here/t"), "{err}");
+}
+
+#[tokio::test]
+async fn unreachable_s3_fails_fast_with_a_clear_error() {
+    let mut options = options("http://127.0.0.1:9");
+    options
+        .extra
+        .insert("max_retries".to_string(), "1".to_string());
+    options
+        .extra
+        .insert("retry_timeout".to_string(), "5s".to_string());
+    let ctx = lakefed::new_session_context();
+    let started = Instant::now();
+    let err = ctx
+        .register_delta_with(
+            "t",
+            &format!("s3://{BUCKET}/t"),
+            options,
+            TableVersion::Latest,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(err.contains(&format!("s3://{BUCKET}/t")), "{err}");
+    assert!(!err.contains("test-secret"), "secret leaked: {err}");
+}
