@@ -90,7 +90,7 @@ async fn check_case(case: &Path) -> Result<(), String> {
                 "expected an error, read {} rows",
                 batches.iter().map(RecordBatch::num_rows).sum::<usize>()
             )),
-            Err(message) if message.contains("panic") => Err(format!("panicked: {message}")),
+            Err(message) if message.contains("panicked at") => Err(format!("panicked: {message}")),
             Err(_) => Ok(()),
         },
         "facts" => {
