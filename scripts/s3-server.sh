@@ -1,37 +1,53 @@
 #!/usr/bin/env bash
-# Starts or stops a real S3-compatible server (moto) on loopback for the tests.
-#   scripts/s3-server.sh start   # prints the endpoint; waits until it answers
+# Starts or stops real S3-compatible servers (moto) on loopback for the tests:
+# an open one on $LAKEFED_S3_PORT (default 9753) with bucket `lakefed-test`,
+# and one that checks credentials on the next port (every request with an
+# unknown key is refused, as AWS refuses wrong credentials).
+#   scripts/s3-server.sh start   # prints the open endpoint; waits until both answer
 #   scripts/s3-server.sh stop
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 PORT="${LAKEFED_S3_PORT:-9753}"
-PIDFILE="$LAKEFED_LOGS/s3-server.pid"
+AUTH_PORT=$((PORT + 1))
 BUCKET="${LAKEFED_TEST_S3_BUCKET:-lakefed-test}"
-case "${1:-}" in
-start)
-    if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
-        echo "http://127.0.0.1:$PORT"; exit 0
-    fi
-    "$LAKEFED_VENV/bin/python" -m moto.server -H 127.0.0.1 -p "$PORT" \
-        >"$LAKEFED_LOGS/s3-server.log" 2>&1 &
-    echo $! >"$PIDFILE"
-    for _ in $(seq 1 100); do
-        if curl -fsS "http://127.0.0.1:$PORT/moto-api/" >/dev/null 2>&1; then
-            # The bucket the tests write into.
-            curl -fsS -X PUT "http://127.0.0.1:$PORT/$BUCKET" >/dev/null
-            echo "http://127.0.0.1:$PORT"; exit 0
+
+start_server() { # name port [env...]
+    local name=$1 port=$2
+    shift 2
+    env "$@" "$LAKEFED_VENV/bin/python" -m moto.server -H 127.0.0.1 -p "$port" \
+        >"$LAKEFED_LOGS/$name.log" 2>&1 &
+    echo $! >"$LAKEFED_LOGS/$name.pid"
+    for _ in $(seq 1 150); do
+        if curl -sS -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null; then
+            return 0
         fi
         sleep 0.2
     done
-    echo "S3 server did not answer on port $PORT; log:" >&2
-    cat "$LAKEFED_LOGS/s3-server.log" >&2
-    exit 1
+    echo "$name did not answer on port $port; log:" >&2
+    cat "$LAKEFED_LOGS/$name.log" >&2
+    return 1
+}
+
+stop_server() { # name
+    local pidfile="$LAKEFED_LOGS/$1.pid"
+    if [ -f "$pidfile" ]; then
+        kill "$(cat "$pidfile")" 2>/dev/null || true
+        rm -f "$pidfile"
+    fi
+}
+
+case "${1:-}" in
+start)
+    stop_server s3-server
+    stop_server s3-server-auth
+    start_server s3-server "$PORT"
+    curl -fsS -X PUT "http://127.0.0.1:$PORT/$BUCKET" >/dev/null
+    start_server s3-server-auth "$AUTH_PORT" INITIAL_NO_AUTH_ACTION_COUNT=0
+    echo "http://127.0.0.1:$PORT"
     ;;
 stop)
-    if [ -f "$PIDFILE" ]; then
-        kill "$(cat "$PIDFILE")" 2>/dev/null || true
-        rm -f "$PIDFILE"
-    fi
+    stop_server s3-server
+    stop_server s3-server-auth
     ;;
 *)
     echo "usage: $0 start|stop" >&2; exit 2 ;;

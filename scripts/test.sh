@@ -23,4 +23,5 @@ trap on_exit EXIT
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 cargo test --lib --bins --tests
-cargo bench --no-run
+cargo test --doc
+cargo test --benches --examples --no-run

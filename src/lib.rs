@@ -6,7 +6,6 @@
 //! DataFusion; filters, projections and limits reach each source's scan.
 //!
 //! ```no_run
-//! use datafusion::prelude::SessionContext;
 //! use lakefed::SessionContextExt;
 //!
 //! # async fn example() -> lakefed::Result<()> {

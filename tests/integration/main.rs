@@ -1,5 +1,7 @@
 //! Integration tests, in one binary to keep link time down.
 
+mod cli;
 mod conformance;
+mod corrupt;
 mod pruning;
 mod s3;

@@ -129,6 +129,30 @@ async fn missing_bucket_is_a_clear_error() {
     assert!(err.contains("s3://no-such-bucket-here/t"), "{err}");
 }
 
+/// The second server (next port) checks credentials and knows no key.
+#[tokio::test]
+async fn wrong_credentials_are_a_clear_error() {
+    let endpoint = endpoint();
+    let (host, port) = endpoint.rsplit_once(':').unwrap();
+    let checking = format!("{host}:{}", port.parse::<u16>().unwrap() + 1);
+    let ctx = lakefed::new_session_context();
+    let err = ctx
+        .register_delta_with(
+            "t",
+            &format!("s3://{BUCKET}/t"),
+            options(&checking),
+            TableVersion::Latest,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("access denied; check the credentials"),
+        "{err}"
+    );
+    assert!(!err.contains("test-secret"), "secret leaked: {err}");
+}
+
 #[tokio::test]
 async fn unreachable_s3_fails_fast_with_a_clear_error() {
     let mut options = options("http://127.0.0.1:9");

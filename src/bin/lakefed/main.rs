@@ -100,7 +100,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
 }
 
 async fn session(config: Option<&Path>) -> Result<SessionContext, Box<dyn std::error::Error>> {
-    let ctx = lakefed::new_session_context();
+    // Files can be queried by path too: SELECT * FROM 'data.parquet'.
+    let ctx = lakefed::new_session_context().enable_url_table();
     let default = Path::new("lakefed.toml");
     let path = config.or_else(|| default.exists().then_some(default));
     if let Some(path) = path {

@@ -34,7 +34,7 @@ impl fmt::Debug for Secret {
 ///
 /// Unset fields fall back to the standard environment variables
 /// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, ...), as the AWS SDKs do.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct StorageOptions {
     /// S3 endpoint, e.g. `http://127.0.0.1:9000` for an S3-compatible server.
     pub endpoint: Option<String>,
@@ -56,6 +56,26 @@ pub struct StorageOptions {
     /// Further object store options passed through unchanged
     /// (keys as in `object_store`, e.g. `azure_storage_account_name`).
     pub extra: HashMap<String, String>,
+}
+
+impl fmt::Debug for StorageOptions {
+    /// Shows which options are set, never the values of secrets or of
+    /// pass-through options (which may hold keys).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut extra: Vec<&str> = self.extra.keys().map(String::as_str).collect();
+        extra.sort_unstable();
+        f.debug_struct("StorageOptions")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key)
+            .field("session_token", &self.session_token)
+            .field("force_path_style", &self.force_path_style)
+            .field("allow_http", &self.allow_http)
+            .field("allow_unsafe_rename", &self.allow_unsafe_rename)
+            .field("extra_keys", &extra)
+            .finish()
+    }
 }
 
 impl StorageOptions {
@@ -198,9 +218,16 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_in_debug() {
-        let options = StorageOptions::s3_compatible("http://127.0.0.1:9000", "AKIA", "hunter2");
+        let mut options = StorageOptions::s3_compatible("http://127.0.0.1:9000", "AKIA", "hunter2");
+        options.extra.insert(
+            "azure_storage_account_key".to_string(),
+            "hunter3".to_string(),
+        );
         let debug = format!("{options:?}");
-        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("hunter3"),
+            "{debug}"
+        );
         assert!(!debug.contains("AKIA"), "{debug}");
         assert!(debug.contains("******"));
     }

@@ -198,6 +198,10 @@ pub(crate) fn classify(location: &str, err: DeltaTableError) -> Error {
             not_a_table(location)
         }
         other if is_missing_log(&other.to_string()) => not_a_table(location),
+        other if is_access_denied(&other.to_string()) => Error::Storage {
+            location,
+            message: format!("access denied; check the credentials ({other})"),
+        },
         other => Error::Delta {
             location,
             source: Box::new(other),
@@ -219,6 +223,20 @@ fn is_missing_log(message: &str) -> bool {
         "Path does not exist",
         "Table not found",
         "Invalid table location",
+    ]
+    .iter()
+    .any(|needle| message.contains(needle))
+}
+
+/// The messages object stores give when credentials are wrong or missing,
+/// also when the kernel wraps them in its own error.
+fn is_access_denied(message: &str) -> bool {
+    [
+        "lacked the necessary privileges",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "403 Forbidden",
+        "401 Unauthorized",
     ]
     .iter()
     .any(|needle| message.contains(needle))

@@ -1,0 +1,152 @@
+//! The real `lakefed` binary: output formats, config errors, explain.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn lakefed(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lakefed"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run lakefed")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "lakefed failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// A directory with a `lakefed.toml` naming one Delta table `t`, written by lakefed itself.
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("tables")).unwrap();
+    std::fs::write(
+        dir.path().join("lakefed.toml"),
+        "[sources.lake]\nkind = \"delta\"\nurl = \"tables\"\nlayout = \"schema\"\n",
+    )
+    .unwrap();
+    let create = "CREATE TABLE lake.t AS SELECT * FROM (VALUES \
+        (1, 'a,b', arrow_cast('2024-01-02T03:04:05.123456', 'Timestamp(Microsecond, Some(\"UTC\"))'), named_struct('k', 1)), \
+        (2, NULL, arrow_cast('1970-01-01T00:00:00', 'Timestamp(Microsecond, Some(\"UTC\"))'), named_struct('k', 2))) \
+        AS v(id, s, ts, st)";
+    stdout(&lakefed(dir.path(), &["sql", create]));
+    dir
+}
+
+#[test]
+fn csv_has_a_header_and_iso_timestamps() {
+    let dir = workspace();
+    let out = stdout(&lakefed(
+        dir.path(),
+        &["sql", "--format", "csv", "SELECT * FROM lake.t ORDER BY id"],
+    ));
+    assert_eq!(
+        out,
+        "id,s,ts,st\n1,\"a,b\",2024-01-02T03:04:05.123456+00:00,{k: 1}\n2,,1970-01-01T00:00:00+00:00,{k: 2}\n"
+    );
+    let empty = stdout(&lakefed(
+        dir.path(),
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT id FROM lake.t WHERE id > 5",
+        ],
+    ));
+    assert_eq!(empty, "id\n");
+}
+
+#[test]
+fn json_lines_and_tables() {
+    let dir = workspace();
+    let out = stdout(&lakefed(
+        dir.path(),
+        &[
+            "sql",
+            "--format",
+            "json",
+            "SELECT id, s FROM lake.t ORDER BY id",
+        ],
+    ));
+    assert_eq!(out, "{\"id\":1,\"s\":\"a,b\"}\n{\"id\":2}\n");
+    let out = stdout(&lakefed(
+        dir.path(),
+        &["sql", "SELECT count(*) AS n FROM lake.t"],
+    ));
+    assert!(
+        out.contains("| n |") && out.contains("| 2 |") && out.ends_with("1 row\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn parquet_output_round_trips() {
+    let dir = workspace();
+    stdout(&lakefed(
+        dir.path(),
+        &["sql", "--output", "out.parquet", "SELECT id, s FROM lake.t"],
+    ));
+    let out = stdout(&lakefed(
+        dir.path(),
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM 'out.parquet'",
+        ],
+    ));
+    assert_eq!(out, "n\n2\n");
+}
+
+#[test]
+fn explain_shows_filters_in_the_scan() {
+    let dir = workspace();
+    let out = stdout(&lakefed(
+        dir.path(),
+        &["explain", "SELECT s FROM lake.t WHERE id = 2"],
+    ));
+    assert!(
+        out.contains("TableScan: lake.t") && out.contains("id = Int64(2)"),
+        "{out}"
+    );
+    let out = stdout(&lakefed(
+        dir.path(),
+        &["explain", "--analyze", "SELECT s FROM lake.t WHERE id = 2"],
+    ));
+    assert!(out.contains("count_files_scanned=1"), "{out}");
+}
+
+#[test]
+fn config_errors_name_file_source_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[sources.lake]\nkind = \"delta\"\nurll = \"x\"\n",
+    )
+    .unwrap();
+    let output = lakefed(dir.path(), &["--config", "bad.toml", "sql", "SELECT 1"]);
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("bad.toml")
+            && err.contains("[sources.lake]")
+            && err.contains("unknown field `urll`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sql_errors_exit_non_zero_with_the_message() {
+    let dir = workspace();
+    let output = lakefed(dir.path(), &["sql", "SELECT * FROM lake.nope"]);
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("table 'datafusion.lake.nope' not found"),
+        "{err}"
+    );
+}

@@ -1,0 +1,74 @@
+//! A damaged Delta log gives a clear error naming the table, never a panic
+//! or an empty result.
+
+use datafusion::prelude::SessionContext;
+use deltalake::DeltaTable;
+use lakefed::SessionContextExt;
+use lakefed::sources::delta::parse_new_location;
+
+async fn small_table(dir: &std::path::Path) -> std::path::PathBuf {
+    let location = dir.join("t");
+    let batches = SessionContext::new()
+        .sql("SELECT 1 AS id")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    DeltaTable::try_from_url(parse_new_location(&location.to_string_lossy()).unwrap())
+        .await
+        .unwrap()
+        .write(batches)
+        .await
+        .unwrap();
+    location
+}
+
+#[tokio::test]
+async fn corrupt_commit_json_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = small_table(dir.path()).await;
+    std::fs::write(
+        location.join("_delta_log/00000000000000000000.json"),
+        "{not json\n",
+    )
+    .unwrap();
+    let ctx = lakefed::new_session_context();
+    let err = ctx
+        .register_delta("t", &location.to_string_lossy())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cannot read Delta table") && err.contains("/t"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn missing_data_file_is_a_clear_error_at_query_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = small_table(dir.path()).await;
+    for entry in std::fs::read_dir(&location).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "parquet") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let ctx = lakefed::new_session_context();
+    ctx.register_delta("t", &location.to_string_lossy())
+        .await
+        .unwrap();
+    let err = ctx
+        .sql("SELECT * FROM t")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not found") && err.contains(".parquet"),
+        "{err}"
+    );
+}
