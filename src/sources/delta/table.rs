@@ -16,6 +16,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::{DataFusionError, Result as DFResult};
+use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
@@ -178,9 +179,17 @@ fn ensure_not_before_first_commit(
     Ok(())
 }
 
+/// Builds the `deltalake` scan for the table's current snapshot.
+///
+/// Its configuration comes from DataFusion's defaults, not `deltalake`'s: in
+/// particular filters are not evaluated row by row inside the Parquet reader
+/// (`datafusion.execution.parquet.pushdown_filters` is off by default), which
+/// made TPC-H Q6 run 2x slower. They still prune files, row groups and pages.
 async fn build_scan(location: &str, table: &DeltaTable) -> Result<DeltaScanNext> {
+    let defaults = Arc::new(SessionStateBuilder::new().build());
     table
         .table_provider()
+        .with_session(defaults)
         .build()
         .await
         .map_err(|err| Error::Storage {
