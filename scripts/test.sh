@@ -22,6 +22,8 @@ trap on_exit EXIT
 
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
-cargo test --lib --bins --tests
-cargo test --doc
 cargo test --benches --examples --no-run
+cargo test --doc
+# Last: unit, integration and sqllogictest suites (the runner's closing line
+# is "sqllogictest: N passed, N failed").
+cargo test --lib --bins --tests

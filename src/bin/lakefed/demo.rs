@@ -10,6 +10,7 @@ use datafusion::arrow::array::{
     Date32Array, Decimal128Array, Int64Array, RecordBatch, StringArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::physical_plan::{ExecutionPlan, displayable};
 use deltalake::DeltaTable;
 use deltalake::protocol::SaveMode;
 use lakefed::SessionContextExt;
@@ -38,18 +39,68 @@ pub async fn run(dir: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>>
 
     let ctx = lakefed::new_session_context();
     ctx.register_delta_schema("demo", &root, StorageOptions::default())?;
-    println!("Sample Delta tables under {root}: demo.customers, demo.orders\n");
+    println!(
+        "Sample Delta tables under {root}:\n  demo.customers: {} files, partitioned by country\n  \
+         demo.orders: {} files ({COMMITS} commits x {} status partitions), three months of dates per commit\n",
+        COUNTRIES.len(),
+        COMMITS as usize * STATUSES.len(),
+        STATUSES.len()
+    );
     println!("{QUERY};\n");
     run_query(ctx.sql(QUERY).await?, Format::Table, None).await?;
-    println!("\nWhat each scan received (EXPLAIN ANALYZE, scans only):");
-    let explain = ctx.sql(&format!("EXPLAIN ANALYZE {QUERY}")).await?;
-    let plan = datafusion::arrow::util::pretty::pretty_format_batches(&explain.collect().await?)?;
-    for line in plan.to_string().lines() {
-        if line.contains("DeltaScanExec") || line.contains("DataSourceExec") {
-            println!("{}", line.trim_matches(|c| c == '|' || c == ' '));
-        }
-    }
+    println!("\nWhat each Delta scan received and read:");
+    let plan = ctx.sql(QUERY).await?.create_physical_plan().await?;
+    datafusion::physical_plan::collect(Arc::clone(&plan), ctx.task_ctx()).await?;
+    print_scans(&plan);
+    println!("\nFull plan with metrics: lakefed explain --analyze \"<query>\"");
     Ok(())
+}
+
+/// One line per Delta scan of an executed plan: files and bytes read, and the
+/// projection and filters the Parquet reader got.
+fn print_scans(plan: &Arc<dyn ExecutionPlan>) {
+    if plan.name() == "DeltaScanExec" {
+        let metric = |node: &Arc<dyn ExecutionPlan>, name: &str| {
+            node.metrics()
+                .and_then(|m| m.sum_by_name(name))
+                .map_or(0, |v| v.as_usize())
+        };
+        let parquet = find(plan, "DataSourceExec");
+        let detail = parquet
+            .as_ref()
+            .map(|node| displayable(node.as_ref()).one_line().to_string())
+            .unwrap_or_default();
+        println!(
+            "  files read: {}, bytes read: {}, rows out: {}\n    projection: {}\n    filter: {}",
+            metric(plan, "count_files_scanned"),
+            parquet
+                .as_ref()
+                .map_or(0, |node| metric(node, "bytes_scanned")),
+            plan.metrics().and_then(|m| m.output_rows()).unwrap_or(0),
+            between(&detail, "projection=[", "]").unwrap_or("all columns"),
+            between(&detail, "predicate=", ", ").unwrap_or("none"),
+        );
+    }
+    for child in plan.children() {
+        print_scans(child);
+    }
+}
+
+/// The first node named `name` below `plan`.
+fn find(plan: &Arc<dyn ExecutionPlan>, name: &str) -> Option<Arc<dyn ExecutionPlan>> {
+    plan.children().into_iter().find_map(|child| {
+        if child.name() == name {
+            Some(Arc::clone(child))
+        } else {
+            find(child, name)
+        }
+    })
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let to = text[from..].find(end).map_or(text.len(), |i| from + i);
+    Some(&text[from..to])
 }
 
 async fn create_tables(root: &str) -> Result<(), Box<dyn std::error::Error>> {
