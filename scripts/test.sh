@@ -22,6 +22,8 @@ trap on_exit EXIT
 
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
+# The optional object stores must keep compiling.
+cargo check --features azure,gcs
 cargo test --benches --examples --no-run
 cargo test --doc
 # Last: unit, integration and sqllogictest suites (the runner's closing line

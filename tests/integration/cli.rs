@@ -150,3 +150,38 @@ fn sql_errors_exit_non_zero_with_the_message() {
         "{err}"
     );
 }
+
+#[test]
+fn repl_runs_statements_from_stdin() {
+    use std::io::Write;
+    let dir = workspace();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lakefed"))
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .arg("repl")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"SELECT count(*)\n  AS n FROM lake.t;\nSELECT * FROM lake.nope;\nSELECT 7 AS seven;\n\\q\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{err}");
+    assert!(out.contains("| n |") && out.contains("| 2 |"), "{out}");
+    assert!(
+        err.contains("table 'datafusion.lake.nope' not found"),
+        "{err}"
+    );
+    assert!(
+        out.contains("| seven |"),
+        "an error must not end the session: {out}"
+    );
+    assert!(dir.path().join(".lakefed_history").exists());
+}
