@@ -33,7 +33,8 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::sources::delta::{SUPPORTED_SCHEMES, Secret, StorageOptions};
+use crate::secret::Secret;
+use crate::sources::delta::{SUPPORTED_SCHEMES, StorageOptions};
 
 /// A parsed `lakefed.toml`.
 #[derive(Clone, Debug, Default)]

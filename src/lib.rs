@@ -21,6 +21,7 @@
 pub mod config;
 mod error;
 mod runtime;
+mod secret;
 pub mod sources;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 pub use config::Config;
 use config::{DeltaLayout, SourceKind};
 pub use error::{Error, Result};
+pub use secret::Secret;
 use sources::delta::{
     DeltaScanFunction, DeltaSchemaProvider, DeltaTableProvider, StorageOptions, TableVersion,
     parse_location,

@@ -1,3 +1,4 @@
 //! Data sources lakefed attaches to a DataFusion session.
 
 pub mod delta;
+pub mod spark_connect;

@@ -8,8 +8,6 @@ mod table;
 mod table_function;
 
 pub use schema::DeltaSchemaProvider;
-pub use storage::{
-    SUPPORTED_SCHEMES, Secret, StorageOptions, parse_location, parse_new_location, redact,
-};
+pub use storage::{SUPPORTED_SCHEMES, StorageOptions, parse_location, parse_new_location, redact};
 pub use table::{DeltaTableProvider, TableVersion};
 pub use table_function::DeltaScanFunction;

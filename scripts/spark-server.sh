@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Starts or stops a real local Spark Connect server (Spark 4.3 from the pyspark
+# wheel, Java 17) for tests, benchmarks and the demo.
+#   scripts/spark-server.sh start   # prints sc://127.0.0.1:PORT once a query answers
+#   scripts/spark-server.sh stop
+# Logs: $LAKEFED_LOGS/spark (printed by test.sh when a run fails).
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+PORT="${LAKEFED_SPARK_PORT:-15002}"
+DRIVER_MEMORY="${LAKEFED_SPARK_DRIVER_MEMORY:-8g}"
+PYTHON="$LAKEFED_VENV/bin/python"
+export SPARK_LOG_DIR="$LAKEFED_LOGS/spark"
+export SPARK_PID_DIR="$LAKEFED_LOGS/spark"
+export SPARK_IDENT_STRING=lakefed
+mkdir -p "$SPARK_LOG_DIR"
+
+spark_home() {
+    "$PYTHON" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))'
+}
+
+port_open() {
+    timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" 2>/dev/null
+}
+
+# A real query through the pyspark client; the client retries a closed port
+# for minutes, so the port is checked first and the query is bounded.
+answers() {
+    port_open || return 1
+    timeout 120 "$PYTHON" - "$PORT" <<'PY' >/dev/null 2>&1
+import sys
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.remote(f"sc://127.0.0.1:{sys.argv[1]}").getOrCreate()
+assert spark.sql("SELECT 1 AS one").collect()[0].one == 1
+PY
+}
+
+case "${1:-}" in
+start)
+    "$LAKEFED_ROOT/scripts/setup-python.sh" "$LAKEFED_ROOT/scripts/requirements-spark.txt"
+    SPARK_HOME="$(spark_home)"
+    export SPARK_HOME
+    if ! answers; then
+        "$SPARK_HOME/sbin/start-connect-server.sh" \
+            --driver-memory "$DRIVER_MEMORY" \
+            --conf spark.driver.maxResultSize=4g \
+            --conf spark.connect.grpc.binding.address=127.0.0.1 \
+            --conf spark.connect.grpc.binding.port="$PORT" \
+            --conf spark.ui.enabled=false \
+            --conf spark.sql.warehouse.dir="$LAKEFED_ROOT/.tmp/spark-warehouse" \
+            --conf spark.driver.extraJavaOptions=-Dderby.system.home="$LAKEFED_ROOT/.tmp/derby" \
+            >"$SPARK_LOG_DIR/start.log" 2>&1
+        for _ in $(seq 1 120); do
+            if port_open; then break; fi
+            sleep 1
+        done
+        if ! answers; then
+            echo "Spark Connect did not answer on port $PORT; logs:" >&2
+            tail -n 50 "$SPARK_LOG_DIR"/*.out >&2 || true
+            exit 1
+        fi
+    fi
+    echo "sc://127.0.0.1:$PORT"
+    ;;
+stop)
+    if [ -x "$PYTHON" ]; then
+        SPARK_HOME="$(spark_home)" && export SPARK_HOME && "$SPARK_HOME/sbin/stop-connect-server.sh" >/dev/null 2>&1 || true
+    fi
+    ;;
+*)
+    echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
