@@ -9,9 +9,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::error::ArrowError;
-use deltalake::DeltaTable;
-use deltalake::protocol::SaveMode;
-use lakefed::sources::delta::parse_new_location;
+use lakefed::sources::delta::{SaveMode, StorageOptions, write_batches};
 use tpchgen::generators::{CustomerGenerator, LineItemGenerator, OrderGenerator};
 use tpchgen_arrow::{CustomerArrow, LineItemArrow, OrderArrow};
 
@@ -48,13 +46,17 @@ pub async fn generate(sf: f64, dir: &Path) -> Result<(), BoxError> {
                 LineItemArrow::new(LineItemGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS),
             ),
         };
-        let url = parse_new_location(&location.to_string_lossy())?;
+        let location = location.to_string_lossy();
         for batch in batches {
-            DeltaTable::try_from_url(url.clone())
-                .await?
-                .write(vec![without_views(&batch?)?])
-                .with_save_mode(SaveMode::Append)
-                .await?;
+            let batch = without_views(&batch?)?;
+            write_batches(
+                &location,
+                &StorageOptions::default(),
+                vec![batch],
+                &[],
+                SaveMode::Append,
+            )
+            .await?;
         }
     }
     Ok(())

@@ -7,9 +7,7 @@
 use std::path::Path;
 
 use datafusion::prelude::SessionContext;
-use deltalake::DeltaTable;
-use deltalake::protocol::SaveMode;
-use lakefed::sources::delta::parse_new_location;
+use lakefed::sources::delta::{SaveMode, StorageOptions, write_batches};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -107,12 +105,14 @@ async fn write(
     mode: SaveMode,
 ) -> Result<(), BoxError> {
     let batches = ctx.sql(sql).await?.collect().await?;
-    let url = parse_new_location(&location.to_string_lossy())?;
-    DeltaTable::try_from_url(url)
-        .await?
-        .write(batches)
-        .with_partition_columns(partition_by.iter().map(|c| c.to_string()))
-        .with_save_mode(mode)
-        .await?;
+    let location = location.to_string_lossy();
+    write_batches(
+        &location,
+        &StorageOptions::default(),
+        batches,
+        partition_by,
+        mode,
+    )
+    .await?;
     Ok(())
 }

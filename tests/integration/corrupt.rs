@@ -2,9 +2,8 @@
 //! or an empty result.
 
 use datafusion::prelude::SessionContext;
-use deltalake::DeltaTable;
 use lakefed::SessionContextExt;
-use lakefed::sources::delta::parse_new_location;
+use lakefed::sources::delta::{SaveMode, StorageOptions, write_batches};
 
 async fn small_table(dir: &std::path::Path) -> std::path::PathBuf {
     let location = dir.join("t");
@@ -15,12 +14,16 @@ async fn small_table(dir: &std::path::Path) -> std::path::PathBuf {
         .collect()
         .await
         .unwrap();
-    DeltaTable::try_from_url(parse_new_location(&location.to_string_lossy()).unwrap())
-        .await
-        .unwrap()
-        .write(batches)
-        .await
-        .unwrap();
+    let options = StorageOptions::default();
+    write_batches(
+        &location.to_string_lossy(),
+        &options,
+        batches,
+        &[],
+        SaveMode::ErrorIfExists,
+    )
+    .await
+    .unwrap();
     location
 }
 

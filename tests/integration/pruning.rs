@@ -5,10 +5,8 @@ use std::sync::Arc;
 
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion::prelude::SessionContext;
-use deltalake::DeltaTable;
-use deltalake::protocol::SaveMode;
 use lakefed::SessionContextExt;
-use lakefed::sources::delta::parse_new_location;
+use lakefed::sources::delta::{SaveMode, StorageOptions, write_batches};
 
 /// Sum of a metric over every operator of an executed plan.
 fn metric(plan: &Arc<dyn ExecutionPlan>, name: &str) -> usize {
@@ -54,14 +52,15 @@ async fn table(dir: &std::path::Path) -> String {
             commit * 10_000 + 9_999
         );
         let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
-        DeltaTable::try_from_url(parse_new_location(&location).unwrap())
-            .await
-            .unwrap()
-            .write(batches)
-            .with_partition_columns(["part".to_string()])
-            .with_save_mode(SaveMode::Append)
-            .await
-            .unwrap();
+        write_batches(
+            &location,
+            &StorageOptions::default(),
+            batches,
+            &["part"],
+            SaveMode::Append,
+        )
+        .await
+        .unwrap();
     }
     location
 }

@@ -11,10 +11,8 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::physical_plan::{ExecutionPlan, displayable};
-use deltalake::DeltaTable;
-use deltalake::protocol::SaveMode;
 use lakefed::SessionContextExt;
-use lakefed::sources::delta::{StorageOptions, parse_new_location};
+use lakefed::sources::delta::{SaveMode, StorageOptions, write_batches};
 
 use crate::output::{Format, run_query};
 
@@ -104,10 +102,12 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
 }
 
 async fn create_tables(root: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let options = StorageOptions::default();
     let customers = format!("{root}/customers");
     if !std::path::Path::new(&customers).join("_delta_log").exists() {
-        write(
+        write_batches(
             &customers,
+            &options,
             vec![customers_batch()?],
             &["country"],
             SaveMode::Overwrite,
@@ -117,8 +117,9 @@ async fn create_tables(root: &str) -> Result<(), Box<dyn std::error::Error>> {
     let orders = format!("{root}/orders");
     if !std::path::Path::new(&orders).join("_delta_log").exists() {
         for commit in 0..COMMITS {
-            write(
+            write_batches(
                 &orders,
+                &options,
                 vec![orders_batch(commit)?],
                 &["status"],
                 SaveMode::Append,
@@ -126,22 +127,6 @@ async fn create_tables(root: &str) -> Result<(), Box<dyn std::error::Error>> {
             .await?;
         }
     }
-    Ok(())
-}
-
-async fn write(
-    location: &str,
-    batches: Vec<RecordBatch>,
-    partition_by: &[&str],
-    mode: SaveMode,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let url = parse_new_location(location)?;
-    DeltaTable::try_from_url(url)
-        .await?
-        .write(batches)
-        .with_partition_columns(partition_by.iter().map(|c| c.to_string()))
-        .with_save_mode(mode)
-        .await?;
     Ok(())
 }
 

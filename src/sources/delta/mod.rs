@@ -6,8 +6,10 @@ mod schema;
 mod storage;
 mod table;
 mod table_function;
+mod write;
 
 pub use schema::DeltaSchemaProvider;
 pub use storage::{SUPPORTED_SCHEMES, StorageOptions, parse_location, parse_new_location, redact};
 pub use table::{DeltaTableProvider, TableVersion};
 pub use table_function::DeltaScanFunction;
+pub use write::{SaveMode, write_batches};

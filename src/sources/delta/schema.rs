@@ -15,8 +15,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::SchemaProvider;
 use datafusion::datasource::{MemTable, TableProvider};
 use datafusion::error::{DataFusionError, Result as DFResult};
-use deltalake::protocol::SaveMode;
-use deltalake::{DeltaTable, DeltaTableBuilder};
+use deltalake::DeltaTableBuilder;
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStore;
 use object_store::path::Path;
@@ -25,6 +24,7 @@ use url::Url;
 
 use super::storage::{StorageOptions, child_url, redact};
 use super::table::{DeltaTableProvider, TableVersion, classify};
+use super::write::{SaveMode, write_batches};
 use crate::error::{Error, Result};
 use crate::runtime::block_on_io;
 
@@ -88,32 +88,10 @@ impl DeltaSchemaProvider {
     }
 
     fn create_from_batches(&self, name: &str, batches: Vec<RecordBatch>) -> Result<()> {
-        let url = child_url(&self.root, name)?;
+        let location = child_url(&self.root, name)?.to_string();
         let options = self.options.clone();
-        let location = redact(&url);
-        if let Ok(path) = url.to_file_path() {
-            std::fs::create_dir_all(&path).map_err(|err| {
-                Error::InvalidArgument(format!(
-                    "cannot create directory '{}': {err}",
-                    path.display()
-                ))
-            })?;
-        }
         block_on_io(async move {
-            let table = DeltaTable::try_from_url_with_storage_options(url, options.to_map())
-                .await
-                .map_err(|err| classify(&location, err))?;
-            if table.version().is_some() {
-                return Err(Error::InvalidArgument(format!(
-                    "Delta table '{location}' already exists"
-                )));
-            }
-            table
-                .write(batches)
-                .with_save_mode(SaveMode::ErrorIfExists)
-                .await
-                .map_err(|err| classify(&location, err))?;
-            Ok(())
+            write_batches(&location, &options, batches, &[], SaveMode::ErrorIfExists).await
         })
     }
 }

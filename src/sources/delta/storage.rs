@@ -144,12 +144,20 @@ pub fn parse_location(location: &str) -> Result<Url> {
         .map_err(|()| Error::InvalidArgument(format!("'{location}' is not a valid directory path")))
 }
 
-/// Like [`parse_location`], but creates a missing local directory: for new tables.
+/// Like [`parse_location`], but creates a missing local directory (path or
+/// `file://` URL): for new tables.
 pub fn parse_new_location(location: &str) -> Result<Url> {
-    let is_url = Url::parse(location).is_ok_and(|url| url.scheme().len() > 1);
-    if !is_url && !location.trim().is_empty() {
-        std::fs::create_dir_all(location).map_err(|err| {
-            Error::InvalidArgument(format!("cannot create directory '{location}': {err}"))
+    let local_dir = match Url::parse(location) {
+        Ok(url) if url.scheme() == "file" => url.to_file_path().ok(),
+        Ok(url) if url.scheme().len() > 1 => None,
+        _ => (!location.trim().is_empty()).then(|| location.into()),
+    };
+    if let Some(dir) = local_dir {
+        std::fs::create_dir_all(&dir).map_err(|err| {
+            Error::InvalidArgument(format!(
+                "cannot create directory '{}': {err}",
+                dir.display()
+            ))
         })?;
     }
     parse_location(location)
