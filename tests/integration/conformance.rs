@@ -104,13 +104,7 @@ async fn check_case(case: &Path) -> Result<(), String> {
             if rows != expected_rows {
                 return Err(format!("{rows} rows, expected {expected_rows}"));
             }
-            let schema = ctx
-                .table("t")
-                .await
-                .map_err(|e| e.to_string())?
-                .schema()
-                .inner()
-                .clone();
+            let schema = table_schema(&ctx).await?;
             for column in facts["columns"].as_array().unwrap() {
                 let name = column["name"].as_str().unwrap();
                 let field = schema.field_with_name(name).map_err(|e| e.to_string())?;
@@ -138,17 +132,17 @@ async fn check_case(case: &Path) -> Result<(), String> {
                 .collect()
                 .await
                 .map_err(|e| e.to_string())?;
-            let actual_schema = ctx
-                .table("t")
-                .await
-                .map_err(|e| e.to_string())?
-                .schema()
-                .inner()
-                .clone();
+            let actual_schema = table_schema(&ctx).await?;
             compare(&actual_schema, &actual, &expected)
         }
         other => Err(format!("unknown expected kind {other}")),
     }
+}
+
+/// The schema lakefed reports for the registered table `t`.
+async fn table_schema(ctx: &SessionContext) -> Result<Arc<Schema>, String> {
+    let df = ctx.table("t").await.map_err(|e| e.to_string())?;
+    Ok(df.schema().inner().clone())
 }
 
 fn matches_delta_type(delta: &str, arrow: &DataType) -> bool {
