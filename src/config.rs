@@ -19,6 +19,14 @@
 //! secret_access_key_env = "LAKE_SECRET_ACCESS_KEY"
 //! force_path_style = true
 //! allow_http = true
+//!
+//! # A Spark Connect server: its tables are `spark.<namespace>.<table>`.
+//! [sources.spark]
+//! kind = "spark_connect"
+//! url = "sc://127.0.0.1:15002"
+//! catalog = "spark_catalog"          # optional: default, the session's current catalog
+//! token_env = "SPARK_TOKEN"          # optional: else `;token=` in the url or SPARK_CONNECT_AUTHENTICATE_TOKEN
+//! connect_timeout_secs = 10          # optional, as are request_timeout_secs and max_retries
 //! ```
 //!
 //! Secrets are never written in the file: a `*_env` field names the
@@ -28,6 +36,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use url::Url;
@@ -35,6 +44,9 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::sources::delta::{SUPPORTED_SCHEMES, StorageOptions};
+use crate::sources::spark_connect::{
+    ClientOptions, ConnectionString, SparkConnectOptions, TOKEN_ENV,
+};
 
 /// A parsed `lakefed.toml`.
 #[derive(Clone, Debug, Default)]
@@ -58,6 +70,17 @@ pub struct SourceConfig {
 pub enum SourceKind {
     /// A Delta table, or a location holding Delta tables.
     Delta(DeltaSourceConfig),
+    /// A Spark Connect server.
+    SparkConnect(SparkConnectSourceConfig),
+}
+
+/// A `kind = "spark_connect"` source.
+#[derive(Clone, Debug)]
+pub struct SparkConnectSourceConfig {
+    /// The server, with the token resolved.
+    pub connection: ConnectionString,
+    /// Catalog, timeouts and retries.
+    pub options: SparkConnectOptions,
 }
 
 /// How a Delta location maps onto DataFusion names.
@@ -98,6 +121,17 @@ struct RawDelta {
     layout: DeltaLayout,
     #[serde(default)]
     storage: RawStorage,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSparkConnect {
+    url: String,
+    catalog: Option<String>,
+    token_env: Option<String>,
+    connect_timeout_secs: Option<u64>,
+    request_timeout_secs: Option<u64>,
+    max_retries: Option<usize>,
 }
 
 #[derive(Default, Deserialize)]
@@ -161,7 +195,7 @@ fn parse_source(
         return Err("a source name must be non-empty and contain no '.'".to_string());
     }
     let kind = match table.remove("kind") {
-        None => return Err("missing field `kind` (one of: delta)".to_string()),
+        None => return Err("missing field `kind` (one of: delta, spark_connect)".to_string()),
         Some(toml::Value::String(kind)) => kind,
         Some(other) => return Err(format!("field `kind` must be a string, not {other}")),
     };
@@ -177,10 +211,49 @@ fn parse_source(
                 }),
             })
         }
+        "spark_connect" => {
+            let raw: RawSparkConnect = table.try_into().map_err(|err| err.to_string())?;
+            Ok(SourceConfig {
+                name: name.to_string(),
+                kind: SourceKind::SparkConnect(spark_connect(raw, env)?),
+            })
+        }
         other => Err(format!(
-            "field `kind`: unknown source kind '{other}' (one of: delta)"
+            "field `kind`: unknown source kind '{other}' (one of: delta, spark_connect)"
         )),
     }
+}
+
+fn spark_connect(
+    raw: RawSparkConnect,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<SparkConnectSourceConfig, String> {
+    let mut connection =
+        ConnectionString::parse(&raw.url).map_err(|err| format!("field `url`: {err}"))?;
+    if let Some(variable) = &raw.token_env {
+        let token = env(variable)
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| {
+                format!("field `token_env`: environment variable {variable} is not set")
+            })?;
+        connection.token = Some(Secret::new(token));
+    } else if connection.token.is_none() {
+        connection.token = env(TOKEN_ENV).filter(|t| !t.is_empty()).map(Secret::new);
+    }
+    let defaults = ClientOptions::default();
+    let seconds = |value: Option<u64>, default| value.map(Duration::from_secs).unwrap_or(default);
+    Ok(SparkConnectSourceConfig {
+        connection,
+        options: SparkConnectOptions {
+            catalog: raw.catalog,
+            client: ClientOptions {
+                connect_timeout: seconds(raw.connect_timeout_secs, defaults.connect_timeout),
+                request_timeout: seconds(raw.request_timeout_secs, defaults.request_timeout),
+                max_retries: raw.max_retries.unwrap_or(defaults.max_retries),
+                ..defaults
+            },
+        },
+    })
 }
 
 fn resolve_location(url: &str, base: &Path) -> std::result::Result<String, String> {
@@ -277,7 +350,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.sources.len(), 2);
-        let SourceKind::Delta(lake) = &config.sources[0].kind;
+        let SourceKind::Delta(lake) = &config.sources[0].kind else {
+            panic!("lake is a Delta source")
+        };
         assert_eq!(config.sources[0].name, "lake");
         assert_eq!(lake.layout, DeltaLayout::Schema);
         assert_eq!(
@@ -285,8 +360,51 @@ mod tests {
             "secret-value"
         );
         assert!(!format!("{config:?}").contains("secret-value"));
-        let SourceKind::Delta(orders) = &config.sources[1].kind;
+        let SourceKind::Delta(orders) = &config.sources[1].kind else {
+            panic!("orders is a Delta source")
+        };
         assert_eq!(orders.location, "/etc/data/orders");
+    }
+
+    #[test]
+    fn parses_spark_connect_sources() {
+        let config = parse(
+            r#"
+            [sources.spark]
+            kind = "spark_connect"
+            url = "sc://spark.example.com:443/;use_ssl=true;x-cluster=7"
+            catalog = "main"
+            token_env = "KEY"
+            request_timeout_secs = 30
+            "#,
+        )
+        .unwrap();
+        let SourceKind::SparkConnect(spark) = &config.sources[0].kind else {
+            panic!("spark is a Spark Connect source")
+        };
+        assert_eq!(
+            spark.connection.token.as_ref().unwrap().expose(),
+            "secret-value"
+        );
+        assert_eq!(
+            spark.connection.metadata,
+            [("x-cluster".to_string(), "7".to_string())]
+        );
+        assert_eq!(spark.options.catalog.as_deref(), Some("main"));
+        assert_eq!(
+            spark.options.client.request_timeout,
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            spark.options.client.max_retries,
+            ClientOptions::default().max_retries
+        );
+        assert!(!format!("{config:?}").contains("secret-value"));
+        let e = err("[sources.s]\nkind = \"spark_connect\"\nurl = \"http://x\"");
+        assert!(e.contains("[sources.s] field `url`"), "{e}");
+        let e =
+            err("[sources.s]\nkind = \"spark_connect\"\nurl = \"sc://x\"\ntoken_env = \"NOPE\"");
+        assert!(e.contains("NOPE is not set"), "{e}");
     }
 
     #[test]

@@ -57,6 +57,30 @@ pub enum Error {
         message: String,
     },
 
+    /// A remote engine (a Spark Connect server) refused a request or failed
+    /// while answering it.
+    #[error("{endpoint}: {message}")]
+    Remote {
+        /// The server, with any credentials removed.
+        endpoint: String,
+        /// Spark's error class (`TABLE_OR_VIEW_NOT_FOUND`, ...), when it sent one.
+        error_class: Option<String>,
+        /// The SQLSTATE of the error, when the server sent one.
+        sql_state: Option<String>,
+        /// What the server said.
+        message: String,
+    },
+
+    /// A remote engine could not be reached, did not answer in time, or the
+    /// connection broke and could not be resumed.
+    #[error("cannot reach {endpoint}: {message}")]
+    Unreachable {
+        /// The server, with any credentials removed.
+        endpoint: String,
+        /// What failed, and what to check.
+        message: String,
+    },
+
     /// An error raised by DataFusion itself.
     #[error(transparent)]
     DataFusion(#[from] Box<DataFusionError>),

@@ -37,6 +37,9 @@ use sources::delta::{
     DeltaScanFunction, DeltaSchemaProvider, DeltaTableProvider, StorageOptions, TableVersion,
     parse_location,
 };
+use sources::spark_connect::{
+    ConnectionString, SparkCatalog, SparkConnectClient, SparkConnectOptions,
+};
 
 /// A DataFusion session set up for lakefed: `information_schema` on, lakefed's
 /// table functions (`delta_scan`) registered.
@@ -84,6 +87,24 @@ pub trait SessionContextExt {
         options: StorageOptions,
     ) -> Result<()>;
 
+    /// Attaches the Spark Connect server at `url` (`sc://host:port/;param=value`)
+    /// as catalog `name`: its tables become `name.<namespace>.<table>`. The
+    /// token comes from the URL or `SPARK_CONNECT_AUTHENTICATE_TOKEN`. Nothing
+    /// is sent until a query names the catalog.
+    fn register_spark_connect(&self, name: &str, url: &str) -> Result<()> {
+        let connection = ConnectionString::parse_with_env(url)?;
+        self.register_spark_connect_with(name, &connection, SparkConnectOptions::default())
+    }
+
+    /// Attaches a Spark Connect server as catalog `name`, with explicit
+    /// catalog, timeouts and retries.
+    fn register_spark_connect_with(
+        &self,
+        name: &str,
+        connection: &ConnectionString,
+        options: SparkConnectOptions,
+    ) -> Result<()>;
+
     /// Attaches every source of a [`Config`].
     async fn register_config(&self, config: &Config) -> Result<()>;
 }
@@ -129,9 +150,26 @@ impl SessionContextExt for SessionContext {
         Ok(())
     }
 
+    fn register_spark_connect_with(
+        &self,
+        name: &str,
+        connection: &ConnectionString,
+        options: SparkConnectOptions,
+    ) -> Result<()> {
+        let client = SparkConnectClient::new(connection, options.client)?;
+        let catalog = SparkCatalog::new(client, name, options.catalog);
+        self.register_catalog(name, Arc::new(catalog));
+        Ok(())
+    }
+
     async fn register_config(&self, config: &Config) -> Result<()> {
         for source in &config.sources {
-            match &source.kind {
+            let registered = match &source.kind {
+                SourceKind::SparkConnect(spark) => self.register_spark_connect_with(
+                    &source.name,
+                    &spark.connection,
+                    spark.options.clone(),
+                ),
                 SourceKind::Delta(delta) => match delta.layout {
                     DeltaLayout::Table => {
                         self.register_delta_with(
@@ -147,11 +185,11 @@ impl SessionContextExt for SessionContext {
                         &delta.location,
                         delta.storage.clone(),
                     ),
-                }
-                .map_err(|err| {
-                    Error::InvalidArgument(format!("source '{}': {err}", source.name))
-                })?,
-            }
+                },
+            };
+            registered.map_err(|err| {
+                Error::InvalidArgument(format!("source '{}': {err}", source.name))
+            })?;
         }
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! A small runtime for the few places where DataFusion asks a synchronous
-//! question that needs storage I/O to answer (a table function's schema, a
-//! schema's table names, `CREATE TABLE AS` into a Delta schema).
+//! question that needs I/O to answer (a table function's schema, a schema's
+//! table names, `CREATE TABLE AS` into a Delta schema), and the home of
+//! long-lived connections (Spark Connect channels) and of fire-and-forget
+//! requests sent from `Drop`.
 //!
 //! The work runs on one long-lived multi-threaded runtime, so connection pools
 //! created there stay valid for later asynchronous reads, and the caller's
@@ -27,6 +29,26 @@ fn io_runtime() -> Result<&'static Runtime> {
         })
         .as_ref()
         .map_err(|err| Error::InvalidArgument(format!("cannot start the I/O runtime: {err}")))
+}
+
+/// Runs `future` on lakefed's I/O runtime without waiting for it. Used for
+/// best-effort requests (release buffered results, interrupt an operation)
+/// that may be sent from `Drop`, where no runtime may be current.
+pub(crate) fn spawn_io<F>(future: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    if let Ok(runtime) = io_runtime() {
+        runtime.spawn(future);
+    }
+}
+
+/// Runs `build` inside lakefed's I/O runtime, so that whatever it spawns (a
+/// gRPC channel's connection tasks) lives there, not on a caller's runtime
+/// that may end first.
+pub(crate) fn within_io<T>(build: impl FnOnce() -> T) -> Result<T> {
+    let _guard = io_runtime()?.enter();
+    Ok(build())
 }
 
 /// Runs `future` on lakefed's I/O runtime and waits for its result.

@@ -1,0 +1,243 @@
+//! A Spark catalog as a DataFusion catalog.
+//!
+//! Names map one to one: the DataFusion catalog `<source>` is one Spark
+//! catalog (the session's current one unless configured), each Spark
+//! namespace (database) is a DataFusion schema, each Spark table or view a
+//! DataFusion table: `<source>.<namespace>.<table>`. DataFusion folds unquoted
+//! identifiers to lower case and Spark resolves names case-insensitively, so
+//! `sc.Sales.Orders` and `sc.sales.orders` reach the same Spark table; quote
+//! a name in DataFusion (`"my.db"`) to keep dots or case.
+//!
+//! Namespaces and table names are listed when DataFusion asks (for
+//! `information_schema`, `SHOW TABLES`) and cached for the life of the
+//! catalog; a table's schema is looked up each time a query names it, so a
+//! query always plans against the table as it is now.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
+use datafusion::error::Result as DFResult;
+use parking_lot::Mutex;
+
+use super::client::SparkConnectClient;
+use super::sql::quote_identifier;
+use super::table::{SparkTable, SparkTableName};
+use crate::error::{Error, Result};
+use crate::runtime::block_on_io;
+
+/// Spark error classes meaning "no such table" rather than a failure.
+const NOT_FOUND: [&str; 2] = ["TABLE_OR_VIEW_NOT_FOUND", "SCHEMA_NOT_FOUND"];
+
+/// The tables of one Spark catalog, reached through a Spark Connect server.
+#[derive(Debug)]
+pub struct SparkCatalog {
+    client: SparkConnectClient,
+    source: String,
+    catalog: Option<String>,
+    namespaces: Mutex<Option<Vec<String>>>,
+    schemas: Mutex<HashMap<String, Arc<SparkSchema>>>,
+}
+
+impl SparkCatalog {
+    /// The catalog `catalog` (the session's current catalog when `None`) of
+    /// the server `client` talks to; `source` names it in EXPLAIN output.
+    pub fn new(client: SparkConnectClient, source: &str, catalog: Option<String>) -> Self {
+        Self {
+            client,
+            source: source.to_string(),
+            catalog,
+            namespaces: Mutex::new(None),
+            schemas: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The client, to run Spark SQL in the same Spark session.
+    pub fn client(&self) -> &SparkConnectClient {
+        &self.client
+    }
+
+    /// The namespaces of the catalog, as the server lists them now.
+    pub async fn list_namespaces(&self) -> Result<Vec<String>> {
+        list_namespaces(self.client.clone(), self.catalog.clone()).await
+    }
+}
+
+impl CatalogProvider for SparkCatalog {
+    fn schema_names(&self) -> Vec<String> {
+        let mut cached = self.namespaces.lock();
+        if cached.is_none() {
+            // The trait has no error channel: a server that cannot be reached
+            // lists as empty, and queries naming its tables fail loudly.
+            let listing = list_namespaces(self.client.clone(), self.catalog.clone());
+            if let Ok(names) = block_on_io(listing) {
+                *cached = Some(names);
+            }
+        }
+        cached.clone().unwrap_or_default()
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        let mut schemas = self.schemas.lock();
+        let schema = schemas.entry(name.to_string()).or_insert_with(|| {
+            Arc::new(SparkSchema {
+                client: self.client.clone(),
+                source: self.source.clone(),
+                catalog: self.catalog.clone(),
+                namespace: name.to_string(),
+                tables: Mutex::new(None),
+            })
+        });
+        Some(schema.clone())
+    }
+}
+
+/// One Spark namespace as a DataFusion schema.
+#[derive(Debug)]
+pub struct SparkSchema {
+    client: SparkConnectClient,
+    source: String,
+    catalog: Option<String>,
+    namespace: String,
+    tables: Mutex<Option<Vec<String>>>,
+}
+
+impl SparkSchema {
+    /// The tables and views of the namespace, as the server lists them now
+    /// (temporary views, which belong to other sessions, left out).
+    pub async fn list_tables(&self) -> Result<Vec<String>> {
+        list_tables(
+            self.client.clone(),
+            self.catalog.clone(),
+            self.namespace.clone(),
+        )
+        .await
+    }
+
+    fn table_name(&self, table: &str) -> SparkTableName {
+        SparkTableName {
+            catalog: self.catalog.clone(),
+            namespace: self.namespace.clone(),
+            table: table.to_string(),
+        }
+    }
+}
+
+#[async_trait]
+impl SchemaProvider for SparkSchema {
+    fn table_names(&self) -> Vec<String> {
+        let mut cached = self.tables.lock();
+        if cached.is_none() {
+            // No error channel here either; see `SparkCatalog::schema_names`.
+            let listing = list_tables(
+                self.client.clone(),
+                self.catalog.clone(),
+                self.namespace.clone(),
+            );
+            if let Ok(names) = block_on_io(listing) {
+                *cached = Some(names);
+            }
+        }
+        cached.clone().unwrap_or_default()
+    }
+
+    async fn table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
+        match SparkTable::try_new(self.client.clone(), &self.source, self.table_name(name)).await {
+            Ok(table) => Ok(Some(Arc::new(table))),
+            Err(Error::Remote {
+                error_class: Some(class),
+                ..
+            }) if NOT_FOUND.contains(&class.as_str()) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.table_names()
+            .iter()
+            .any(|table| table.eq_ignore_ascii_case(name))
+    }
+}
+
+async fn list_namespaces(
+    client: SparkConnectClient,
+    catalog: Option<String>,
+) -> Result<Vec<String>> {
+    let sql = match &catalog {
+        Some(catalog) => format!("SHOW NAMESPACES IN {}", quote_identifier(catalog)),
+        None => "SHOW NAMESPACES".to_string(),
+    };
+    let batches = client.collect(&sql).await?;
+    Ok(string_column(&client, &batches, "namespace")?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+async fn list_tables(
+    client: SparkConnectClient,
+    catalog: Option<String>,
+    namespace: String,
+) -> Result<Vec<String>> {
+    let mut qualified = String::new();
+    if let Some(catalog) = &catalog {
+        qualified.push_str(&quote_identifier(catalog));
+        qualified.push('.');
+    }
+    qualified.push_str(&quote_identifier(&namespace));
+    let batches = client
+        .collect(&format!("SHOW TABLES IN {qualified}"))
+        .await?;
+    let names = string_column(&client, &batches, "tableName")?;
+    let temporary = bool_column(&batches, "isTemporary");
+    Ok(names
+        .into_iter()
+        .enumerate()
+        .filter(|(row, _)| !temporary.get(*row).copied().unwrap_or(false))
+        .filter_map(|(_, name)| name)
+        .collect())
+}
+
+/// The values of a string column of a small result, one per row.
+fn string_column(
+    client: &SparkConnectClient,
+    batches: &[RecordBatch],
+    column: &str,
+) -> Result<Vec<Option<String>>> {
+    let mut values = Vec::new();
+    for batch in batches {
+        let array = batch.column_by_name(column).ok_or_else(|| {
+            client.protocol_error(&format!("the listing has no column '{column}'"))
+        })?;
+        let array = cast(array, &DataType::Utf8).map_err(|err| {
+            client.protocol_error(&format!(
+                "the listing's column '{column}' is not text: {err}"
+            ))
+        })?;
+        values.extend(
+            array
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.map(str::to_string)),
+        );
+    }
+    Ok(values)
+}
+
+/// The values of a boolean column of a small result, one per row (empty
+/// when the column is absent); null reads as false.
+fn bool_column(batches: &[RecordBatch], column: &str) -> Vec<bool> {
+    batches
+        .iter()
+        .filter_map(|batch| batch.column_by_name(column)?.as_boolean_opt().cloned())
+        .flat_map(|array| {
+            (0..array.len())
+                .map(|i| array.is_valid(i) && array.value(i))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}

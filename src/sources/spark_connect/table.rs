@@ -1,0 +1,176 @@
+//! One Spark table as a DataFusion table: its schema comes from the server's
+//! analysis, and each scan sends one Spark SQL statement carrying the
+//! projection, the filters Spark evaluates exactly as DataFusion does, and
+//! the limit.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::catalog::Session;
+use datafusion::common::DFSchema;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::error::{DataFusionError, Result as DFResult};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+
+use super::client::SparkConnectClient;
+use super::scan::SparkScanExec;
+use super::sql::{filter, quote_identifier};
+use crate::error::Result;
+
+/// A table's name in Spark: optional catalog, namespace, table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SparkTableName {
+    /// The Spark catalog; `None` means the session's current catalog.
+    pub catalog: Option<String>,
+    /// The namespace (database) in that catalog.
+    pub namespace: String,
+    /// The table.
+    pub table: String,
+}
+
+impl fmt::Display for SparkTableName {
+    /// The quoted multi-part name, as Spark SQL reads it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(catalog) = &self.catalog {
+            write!(f, "{}.", quote_identifier(catalog))?;
+        }
+        write!(
+            f,
+            "{}.{}",
+            quote_identifier(&self.namespace),
+            quote_identifier(&self.table)
+        )
+    }
+}
+
+/// A table of a Spark Connect server.
+pub struct SparkTable {
+    client: SparkConnectClient,
+    source: String,
+    name: SparkTableName,
+    schema: SchemaRef,
+    df_schema: DFSchema,
+}
+
+impl fmt::Debug for SparkTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SparkTable")
+            .field("source", &self.source)
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl SparkTable {
+    /// Looks the table up on the server (its schema, by analysis).
+    /// `source` names the lakefed source in EXPLAIN output.
+    pub async fn try_new(
+        client: SparkConnectClient,
+        source: &str,
+        name: SparkTableName,
+    ) -> Result<Self> {
+        let schema = client.schema(&format!("SELECT * FROM {name}")).await?;
+        let df_schema = DFSchema::try_from(Schema::clone(&schema))?;
+        Ok(Self {
+            client,
+            source: source.to_string(),
+            name,
+            schema,
+            df_schema,
+        })
+    }
+
+    /// The table's name in Spark.
+    pub fn name(&self) -> &SparkTableName {
+        &self.name
+    }
+
+    /// The Spark SQL a scan sends.
+    fn scan_sql(
+        &self,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DFResult<String> {
+        let columns = match projection {
+            // No column is needed (`count(*)`): one constant per row.
+            Some(indices) if indices.is_empty() => "TRUE".to_string(),
+            Some(indices) => indices
+                .iter()
+                .map(|&i| quote_identifier(self.schema.field(i).name()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            None => self
+                .schema
+                .fields()
+                .iter()
+                .map(|field| quote_identifier(field.name()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let mut sql = format!("SELECT {columns} FROM {}", self.name);
+        let conditions = filters
+            .iter()
+            .map(|expr| {
+                filter(expr, &self.df_schema).ok_or_else(|| {
+                    DataFusionError::Internal(format!("filter {expr} cannot be sent to Spark"))
+                })
+            })
+            .collect::<DFResult<Vec<_>>>()?;
+        if !conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conditions.join(" AND "));
+        }
+        if let Some(limit) = limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        Ok(sql)
+    }
+}
+
+#[async_trait]
+impl TableProvider for SparkTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DFResult<Arc<dyn ExecutionPlan>> {
+        let sql = self.scan_sql(projection, filters, limit)?;
+        let schema = match projection {
+            Some(indices) => Arc::new(self.schema.project(indices)?),
+            None => self.schema.clone(),
+        };
+        Ok(Arc::new(SparkScanExec::new(
+            self.client.clone(),
+            &self.source,
+            sql,
+            schema,
+        )))
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DFResult<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|expr| match filter(expr, &self.df_schema) {
+                Some(_) => TableProviderFilterPushDown::Exact,
+                None => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
+    }
+}
