@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs every test: formatting, clippy, unit
-# and integration tests (S3 against a real S3-compatible server on loopback),
-# the sqllogictest suites, and a build of the benchmarks.
+# and integration tests (S3 against a real S3-compatible server on loopback,
+# Spark Connect against a real local Spark 4.3 server), the sqllogictest
+# suites, and a build of the benchmarks.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$LAKEFED_ROOT"
 
+"$LAKEFED_ROOT/scripts/setup-system.sh"
 "$LAKEFED_ROOT/scripts/setup-python.sh"
-LAKEFED_TEST_S3_ENDPOINT="$("$LAKEFED_ROOT/scripts/s3-server.sh" start)"
-export LAKEFED_TEST_S3_ENDPOINT
 on_exit() {
     status=$?
     "$LAKEFED_ROOT/scripts/s3-server.sh" stop
+    "$LAKEFED_ROOT/scripts/spark-server.sh" stop
     if [ "$status" -ne 0 ]; then
         echo "--- test server logs ($LAKEFED_LOGS) ---"
-        tail -n 50 "$LAKEFED_LOGS"/*.log 2>/dev/null || true
+        tail -n 50 "$LAKEFED_LOGS"/*.log "$LAKEFED_LOGS"/spark/*.out 2>/dev/null || true
     fi
     exit "$status"
 }
 trap on_exit EXIT
+LAKEFED_TEST_S3_ENDPOINT="$("$LAKEFED_ROOT/scripts/s3-server.sh" start)"
+export LAKEFED_TEST_S3_ENDPOINT
+LAKEFED_TEST_SPARK_URL="$("$LAKEFED_ROOT/scripts/spark-server.sh" start)"
+export LAKEFED_TEST_SPARK_URL
 
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings

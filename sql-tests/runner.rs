@@ -4,13 +4,17 @@
 //! Each file gets a fresh session with:
 //! - schema `fx`: the fixture Delta tables of `fixtures.rs`, written once per run;
 //! - schema `scratch`: an empty directory of its own, for writes;
-//! - variables `${FIXTURES}` and `${SCRATCH}` (after `control substitution on`).
+//! - variables `${FIXTURES}` and `${SCRATCH}` (after `control substitution on`);
+//! - for files under `spark/`, catalog `spark`: the Spark Connect server at
+//!   `$LAKEFED_TEST_SPARK_URL`, with the fixture tables of `spark/fixtures.sql`
+//!   in namespace `lakefed_slt` (created once per run).
 //!
 //! `cargo test --test sqllogictests -- <filter>` runs the files whose path
 //! contains `<filter>`; `-- --complete <filter>` rewrites their expected
 //! results from what lakefed returns (review the diff before committing).
 
 mod fixtures;
+mod spark_fixtures;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,11 +55,23 @@ async fn main() -> Result<(), BoxError> {
     if files.is_empty() {
         return Err("no .slt file matched".into());
     }
+    let spark_url = if files.iter().any(|file| is_spark_suite(file)) {
+        let url = spark_fixtures::spark_url()?;
+        let client = lakefed::sources::spark_connect::SparkConnectClient::new(
+            &url.parse()?,
+            Default::default(),
+        )?;
+        spark_fixtures::create(&client, SPARK_NAMESPACE).await?;
+        Some(url)
+    } else {
+        None
+    };
     let (mut passed, mut failed) = (0, 0);
     for (index, file) in files.iter().enumerate() {
         let scratch = work.path().join(format!("scratch-{index}"));
         std::fs::create_dir_all(&scratch)?;
-        match run_file(file, &fixtures, &scratch, complete).await {
+        let spark_url = spark_url.as_deref().filter(|_| is_spark_suite(file));
+        match run_file(file, &fixtures, &scratch, spark_url, complete).await {
             Ok(()) => {
                 passed += 1;
                 println!("ok   {}", file.display());
@@ -71,6 +87,13 @@ async fn main() -> Result<(), BoxError> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+/// The Spark namespace holding the fixture tables of the Spark suites.
+const SPARK_NAMESPACE: &str = "lakefed_slt";
+
+fn is_spark_suite(file: &Path) -> bool {
+    file.parent().is_some_and(|dir| dir.ends_with("spark"))
 }
 
 fn slt_files(dir: &Path) -> Result<Vec<PathBuf>, BoxError> {
@@ -91,9 +114,13 @@ async fn run_file(
     file: &Path,
     fixtures: &Path,
     scratch: &Path,
+    spark_url: Option<&str>,
     complete: bool,
 ) -> Result<(), BoxError> {
     let ctx = lakefed::new_session_context();
+    if let Some(url) = spark_url {
+        ctx.register_spark_connect("spark", url)?;
+    }
     ctx.register_delta_schema("fx", &fixtures.to_string_lossy(), StorageOptions::default())?;
     ctx.register_delta_schema(
         "scratch",
