@@ -32,6 +32,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 pub use config::Config;
 use config::{DeltaLayout, SourceKind};
 pub use error::{Error, Result};
+pub use runtime::finish_background_requests;
 pub use secret::Secret;
 use sources::delta::{
     DeltaScanFunction, DeltaSchemaProvider, DeltaTableProvider, StorageOptions, TableVersion,

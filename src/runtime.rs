@@ -11,6 +11,8 @@
 
 use std::future::Future;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::runtime::{Builder, Runtime};
 
@@ -39,7 +41,25 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     if let Ok(runtime) = io_runtime() {
-        runtime.spawn(future);
+        BACKGROUND_REQUESTS.fetch_add(1, Ordering::SeqCst);
+        runtime.spawn(async move {
+            future.await;
+            BACKGROUND_REQUESTS.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+}
+
+/// Background requests started by [`spawn_io`] and not yet finished.
+static BACKGROUND_REQUESTS: AtomicUsize = AtomicUsize::new(0);
+
+/// Waits, at most `timeout`, for background requests (interrupts of
+/// cancelled remote queries, releases of their results) to reach their
+/// servers. A program that exits right after cancelling a query calls this
+/// first, or the remote operation may keep running.
+pub fn finish_background_requests(timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while BACKGROUND_REQUESTS.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

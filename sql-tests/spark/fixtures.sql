@@ -57,3 +57,6 @@ CREATE TABLE ${NS}.wide USING parquet AS SELECT id, ${WIDE_COLUMNS} FROM range(1
 
 -- 50 million rows, computed on demand.
 CREATE VIEW ${NS}.big AS SELECT id, id % 1000 AS bucket FROM range(50000000);
+
+-- Runs for hours unless interrupted: for cancellation tests.
+CREATE VIEW ${NS}.endless AS SELECT id FROM range(100000000000);

@@ -5,3 +5,5 @@ mod conformance;
 mod corrupt;
 mod pruning;
 mod s3;
+mod spark;
+mod spark_env;

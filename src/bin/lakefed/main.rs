@@ -57,16 +57,28 @@ enum Command {
     },
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli).await {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err}");
             ExitCode::FAILURE
         }
-    }
+    };
+    // Shutting the runtime down drops every task still running (a cancelled
+    // query's scans), which sends their remote operations an interrupt in
+    // the background; give those requests a moment to leave.
+    drop(runtime);
+    lakefed::finish_background_requests(std::time::Duration::from_secs(3));
+    code
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {

@@ -54,18 +54,23 @@ impl SparkConnectClient {
         sql: &str,
         metrics: ExecuteMetrics,
     ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
-        let operation_id = uuid::Uuid::new_v4().to_string();
         let started = Instant::now();
-        let responses = self
-            .start_execute(sql, &operation_id)
-            .await
-            .map_err(|status| self.error(status))?;
+        // Armed before the request leaves: a query cancelled while it waits
+        // for the server's first answer is interrupted too.
+        let mut guard = InterruptOnDrop {
+            client: self.clone(),
+            operation_id: uuid::Uuid::new_v4().to_string(),
+            armed: true,
+        };
+        let responses = match self.start_execute(sql, &guard.operation_id).await {
+            Ok(responses) => responses,
+            Err(status) => {
+                guard.armed = false;
+                return Err(self.error(status));
+            }
+        };
         let execution = Execution {
-            guard: InterruptOnDrop {
-                client: self.clone(),
-                operation_id,
-                armed: true,
-            },
+            guard,
             responses,
             last_response_id: None,
             pending: VecDeque::new(),
@@ -190,7 +195,6 @@ impl Execution {
         let mut last_failure = interruption;
         loop {
             let Some(delay) = delays.next() else {
-                self.guard.armed = false;
                 return Err(match client.error(last_failure) {
                     Error::Unreachable { endpoint, message } => Error::Unreachable {
                         endpoint,

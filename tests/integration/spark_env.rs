@@ -1,0 +1,91 @@
+//! The test Spark Connect server (started by `scripts/test.sh`, which sets
+//! `LAKEFED_TEST_SPARK_URL`) with the fixture tables of
+//! `sql-tests/spark/fixtures.sql` in namespace `lakefed_it`.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::prelude::SessionContext;
+use lakefed::SessionContextExt;
+use lakefed::sources::spark_connect::{SparkCatalog, SparkConnectClient};
+use tokio::sync::OnceCell;
+
+#[path = "../../sql-tests/spark_fixtures.rs"]
+mod spark_fixtures;
+
+/// The namespace of the fixture tables.
+pub const NS: &str = "lakefed_it";
+
+/// The server's URL; the suite fails (never skips) when it is not set.
+pub fn url() -> String {
+    spark_fixtures::spark_url().unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// Creates the fixture tables, once per test run.
+pub async fn fixtures() {
+    static CREATED: OnceCell<()> = OnceCell::const_new();
+    CREATED
+        .get_or_init(|| async {
+            let client =
+                SparkConnectClient::new(&url().parse().unwrap(), Default::default()).unwrap();
+            spark_fixtures::create(&client, NS)
+                .await
+                .unwrap_or_else(|err| panic!("{err}"));
+        })
+        .await;
+}
+
+/// A session with the test server attached as catalog `spark`.
+pub async fn context() -> SessionContext {
+    fixtures().await;
+    let ctx = lakefed::new_session_context();
+    ctx.register_spark_connect("spark", &url()).unwrap();
+    ctx
+}
+
+/// The client behind catalog `spark` of a session (same Spark session).
+pub fn client(ctx: &SessionContext) -> SparkConnectClient {
+    let catalog: Arc<dyn Any + Send + Sync> = ctx.catalog("spark").unwrap();
+    catalog
+        .downcast_ref::<SparkCatalog>()
+        .expect("spark is a Spark catalog")
+        .client()
+        .clone()
+}
+
+/// Rows as text, one string per row, cells separated by `|`.
+pub fn format_rows(batches: &[RecordBatch]) -> Vec<String> {
+    let options = FormatOptions::default().with_null("NULL");
+    let mut rows = Vec::new();
+    for batch in batches {
+        let formatters: Vec<_> = batch
+            .columns()
+            .iter()
+            .map(|column| ArrayFormatter::try_new(column.as_ref(), &options).unwrap())
+            .collect();
+        for row in 0..batch.num_rows() {
+            rows.push(
+                formatters
+                    .iter()
+                    .map(|f| f.value(row).to_string())
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            );
+        }
+    }
+    rows
+}
+
+/// Runs a query and returns its rows as text.
+pub async fn query(ctx: &SessionContext, sql: &str) -> Vec<String> {
+    let batches = ctx
+        .sql(sql)
+        .await
+        .unwrap_or_else(|err| panic!("{sql}: {err}"))
+        .collect()
+        .await
+        .unwrap_or_else(|err| panic!("{sql}: {err}"));
+    format_rows(&batches)
+}
