@@ -7,3 +7,4 @@ mod pruning;
 mod s3;
 mod spark;
 mod spark_env;
+mod spark_faults;
