@@ -8,3 +8,4 @@ mod s3;
 mod spark;
 mod spark_env;
 mod spark_faults;
+mod spark_pushdown;

@@ -11,7 +11,8 @@
 //! - `AND`, `OR`, `NOT`, `IS [NOT] NULL`, `IS [NOT] TRUE|FALSE|UNKNOWN`;
 //! - `LIKE` with a literal pattern whose only escapes are `\%`, `\_`, `\\`
 //!   (Spark rejects other escapes, DataFusion accepts them);
-//! - integer widening casts.
+//! - casts that keep every value exactly (integer widening, integer or
+//!   decimal to a wider decimal).
 //!
 //! Literals never depend on parser settings: a string with a quote or a
 //! backslash is sent as UTF-8 bytes (`CAST(X'..' AS STRING)`), so
@@ -280,7 +281,13 @@ impl Renderer<'_> {
                     | DataType::Timestamp(TimeUnit::Microsecond, _)
                     | DataType::Null
             );
-        comparable.then(|| self.value(expr))?
+        if !comparable {
+            return None;
+        }
+        match data_type {
+            DataType::Boolean => self.predicate(expr),
+            _ => self.value(expr),
+        }
     }
 
     /// A column, a literal, or an integer widening cast.
@@ -292,17 +299,8 @@ impl Renderer<'_> {
             }
             Expr::Literal(value, _) => literal(value),
             Expr::Cast(Cast { expr: inner, field }) => {
-                let data_type = field.data_type();
-                let from = self.type_of(inner)?;
-                let spark_type = match data_type {
-                    DataType::Int16 => "SMALLINT",
-                    DataType::Int32 => "INT",
-                    DataType::Int64 => "BIGINT",
-                    _ => return None,
-                };
-                let widening = from.is_signed_integer()
-                    && from.primitive_width()? < data_type.primitive_width()?;
-                widening.then(|| Some(format!("CAST({} AS {spark_type})", self.value(inner)?)))?
+                let spark_type = widening_cast(&self.type_of(inner)?, field.data_type())?;
+                Some(format!("CAST({} AS {spark_type})", self.value(inner)?))
             }
             _ => None,
         }
@@ -310,6 +308,40 @@ impl Renderer<'_> {
 
     fn type_of(&self, expr: &Expr) -> Option<DataType> {
         expr.get_type(self.schema).ok()
+    }
+}
+
+/// The Spark type of a cast that keeps every value exactly (no rounding, no
+/// overflow) in both engines: integer widening, and integer or decimal to a
+/// decimal with at least as many integer and fraction digits.
+fn widening_cast(from: &DataType, to: &DataType) -> Option<String> {
+    let integer_digits = |data_type: &DataType| match data_type {
+        DataType::Int8 => Some(3),
+        DataType::Int16 => Some(5),
+        DataType::Int32 => Some(10),
+        DataType::Int64 => Some(19),
+        _ => None,
+    };
+    match (from, to) {
+        (from, to) if from.is_signed_integer() && to.is_signed_integer() => {
+            let widening = from.primitive_width()? < to.primitive_width()?;
+            let name = match to {
+                DataType::Int16 => "SMALLINT",
+                DataType::Int32 => "INT",
+                _ => "BIGINT",
+            };
+            widening.then(|| name.to_string())
+        }
+        (from, DataType::Decimal128(precision, scale)) if *scale >= 0 => {
+            let (from_integer, from_scale) = match from {
+                DataType::Decimal128(p, s) if *s >= 0 => (*p as i16 - *s as i16, *s as i16),
+                other => (integer_digits(other)?, 0),
+            };
+            let fits =
+                (*precision as i16 - *scale as i16) >= from_integer && *scale as i16 >= from_scale;
+            fits.then(|| format!("DECIMAL({precision}, {scale})"))
+        }
+        _ => None,
     }
 }
 
