@@ -3,6 +3,7 @@
 # wheel, Java 17) for tests, benchmarks and the demo.
 #   scripts/spark-server.sh start   # prints sc://127.0.0.1:PORT once a query answers
 #   scripts/spark-server.sh stop
+#   scripts/spark-server.sh status  # exit 0 when a server answers
 # Logs: $LAKEFED_LOGS/spark (printed by test.sh when a run fails).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -61,11 +62,14 @@ start)
     fi
     echo "sc://127.0.0.1:$PORT"
     ;;
+status)
+    [ -x "$PYTHON" ] && answers
+    ;;
 stop)
     if [ -x "$PYTHON" ]; then
         SPARK_HOME="$(spark_home)" && export SPARK_HOME && "$SPARK_HOME/sbin/stop-connect-server.sh" >/dev/null 2>&1 || true
     fi
     ;;
 *)
-    echo "usage: $0 start|stop" >&2; exit 2 ;;
+    echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

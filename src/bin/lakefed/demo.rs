@@ -1,8 +1,11 @@
-//! `lakefed demo`: the main job on an embedded default. It writes two sample
-//! Delta tables (customers, and orders partitioned by status in several
-//! commits), runs a query that joins and aggregates them, and shows what each
-//! scan received: the pushed filters and how many files it read.
+//! `lakefed demo`: the main job on an embedded default. It writes a sample
+//! Delta table of orders (partitioned by status, in several commits) and a
+//! customers table, in a Spark Connect server when one is given (else in
+//! Delta too), runs a query that joins and aggregates them, and shows what
+//! each scan received: the SQL sent to Spark, the filters and files of each
+//! Delta scan.
 
+use std::any::Any;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -13,6 +16,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::physical_plan::{ExecutionPlan, displayable};
 use lakefed::SessionContextExt;
 use lakefed::sources::delta::{SaveMode, StorageOptions, write_batches};
+use lakefed::sources::spark_connect::{SparkConnectClient, SparkScanExec};
 
 use crate::output::{Format, run_query};
 
@@ -22,54 +26,90 @@ const CUSTOMERS: i64 = 2_000;
 const ORDERS_PER_COMMIT: i64 = 50_000;
 const COMMITS: i64 = 4;
 
+/// The demo query; `{customers}` is the customers table's name.
 const QUERY: &str = "\
 SELECT c.country, count(*) AS orders, sum(o.amount) AS revenue
-FROM demo.orders o JOIN demo.customers c ON o.customer_id = c.customer_id
-WHERE o.status = 'shipped' AND o.order_date >= DATE '2026-06-01'
+FROM demo.orders o JOIN {customers} c ON o.customer_id = c.customer_id
+WHERE o.status = 'shipped' AND o.order_date >= DATE '2026-06-01' AND c.segment <> 'internal'
 GROUP BY c.country
 ORDER BY revenue DESC";
 
+/// The Spark namespace holding the demo's customers table.
+const SPARK_NAMESPACE: &str = "lakefed_demo";
+
 /// Creates the sample tables (once) and runs the demo query.
-pub async fn run(dir: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn run(
+    dir: Option<PathBuf>,
+    spark: Option<&str>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let dir = dir.unwrap_or_else(|| std::env::temp_dir().join("lakefed-demo"));
     let root = dir.to_string_lossy().into_owned();
-    create_tables(&root).await?;
+    create_orders(&root).await?;
 
     let ctx = lakefed::new_session_context();
     ctx.register_delta_schema("demo", &root, StorageOptions::default())?;
     println!(
-        "Sample Delta tables under {root}:\n  demo.customers: {} files, partitioned by country\n  \
-         demo.orders: {} files ({COMMITS} commits x {} status partitions), three months of dates per commit\n",
-        COUNTRIES.len(),
+        "Sample Delta table under {root}:\n  demo.orders: {} files ({COMMITS} commits x {} status partitions), \
+         three months of dates per commit",
         COMMITS as usize * STATUSES.len(),
         STATUSES.len()
     );
-    println!("{QUERY};\n");
-    run_query(ctx.sql(QUERY).await?, Format::Table, None).await?;
-    println!("\nWhat each Delta scan received and read:");
-    let plan = ctx.sql(QUERY).await?.create_physical_plan().await?;
+    let customers = match spark {
+        Some(url) => {
+            ctx.register_spark_connect("spark", url)?;
+            create_spark_customers(url).await?;
+            println!(
+                "Sample Spark table on {url}:\n  spark.{SPARK_NAMESPACE}.customers: {CUSTOMERS} rows\n"
+            );
+            format!("spark.{SPARK_NAMESPACE}.customers")
+        }
+        None => {
+            create_delta_customers(&root).await?;
+            println!(
+                "  demo.customers: {} files, partitioned by country (pass --spark sc://... to keep it in Spark)\n",
+                COUNTRIES.len()
+            );
+            "demo.customers".to_string()
+        }
+    };
+    let query = QUERY.replace("{customers}", &customers);
+    println!("{query};\n");
+    run_query(ctx.sql(&query).await?, Format::Table, None).await?;
+    println!("\nWhat each scan received and read:");
+    let plan = ctx.sql(&query).await?.create_physical_plan().await?;
     datafusion::physical_plan::collect(Arc::clone(&plan), ctx.task_ctx()).await?;
     print_scans(&plan);
     println!("\nFull plan with metrics: lakefed explain --analyze \"<query>\"");
     Ok(())
 }
 
-/// One line per Delta scan of an executed plan: files and bytes read, and the
-/// projection and filters the Parquet reader got.
+/// The scans of an executed plan: for Spark, the SQL sent and what came
+/// back; for Delta, files and bytes read, and the projection and filters the
+/// Parquet reader got.
 fn print_scans(plan: &Arc<dyn ExecutionPlan>) {
+    let metric = |node: &Arc<dyn ExecutionPlan>, name: &str| {
+        node.metrics()
+            .and_then(|m| m.sum_by_name(name))
+            .map_or(0, |v| v.as_usize())
+    };
+    let any: &dyn Any = plan.as_ref();
+    if let Some(scan) = any.downcast_ref::<SparkScanExec>() {
+        println!(
+            "  Spark: rows received: {}, Arrow bytes: {}, first batch after {:.1} ms\n    sql: {}",
+            plan.metrics().and_then(|m| m.output_rows()).unwrap_or(0),
+            metric(plan, "bytes_received"),
+            metric(plan, "time_to_first_batch") as f64 / 1e6,
+            scan.sql()
+        );
+    }
     if plan.name() == "DeltaScanExec" {
-        let metric = |node: &Arc<dyn ExecutionPlan>, name: &str| {
-            node.metrics()
-                .and_then(|m| m.sum_by_name(name))
-                .map_or(0, |v| v.as_usize())
-        };
         let parquet = find(plan, "DataSourceExec");
         let detail = parquet
             .as_ref()
             .map(|node| displayable(node.as_ref()).one_line().to_string())
             .unwrap_or_default();
         println!(
-            "  files read: {}, bytes read: {}, rows out: {}\n    projection: {}\n    filter: {}",
+            "  Delta: files read: {}, bytes read: {}, rows out: {}\n    projection: {}\n    filter: {}",
             metric(plan, "count_files_scanned"),
             parquet
                 .as_ref()
@@ -101,19 +141,51 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(&text[from..to])
 }
 
-async fn create_tables(root: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let options = StorageOptions::default();
-    let customers = format!("{root}/customers");
-    if !std::path::Path::new(&customers).join("_delta_log").exists() {
-        write_batches(
-            &customers,
-            &options,
-            vec![customers_batch()?],
-            &["country"],
-            SaveMode::Overwrite,
-        )
+/// The customers table in Spark, created by lakefed's client (once).
+async fn create_spark_customers(url: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let client = SparkConnectClient::new(&url.parse()?, Default::default())?;
+    let countries = COUNTRIES
+        .iter()
+        .map(|c| format!("'{c}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    client
+        .collect(&format!("CREATE NAMESPACE IF NOT EXISTS {SPARK_NAMESPACE}"))
         .await?;
+    client
+        .collect(&format!(
+            "CREATE TABLE IF NOT EXISTS {SPARK_NAMESPACE}.customers USING parquet AS \
+             SELECT id AS customer_id, format_string('customer-%04d', id) AS name, \
+             element_at(array({countries}), CAST(id % {n} AS INT) + 1) AS country, \
+             CASE WHEN id % 50 = 0 THEN 'internal' ELSE 'retail' END AS segment \
+             FROM range(1, {end})",
+            n = COUNTRIES.len(),
+            end = CUSTOMERS + 1
+        ))
+        .await?;
+    Ok(())
+}
+
+/// The customers table in Delta, written anew on every run (it is small) so
+/// a table left by an older demo never lacks a column.
+async fn create_delta_customers(root: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let customers = format!("{root}/customers");
+    if std::path::Path::new(&customers).exists() {
+        std::fs::remove_dir_all(&customers)?;
     }
+    write_batches(
+        &customers,
+        &StorageOptions::default(),
+        vec![customers_batch()?],
+        &["country"],
+        SaveMode::Overwrite,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn create_orders(root: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let options = StorageOptions::default();
     let orders = format!("{root}/orders");
     if !std::path::Path::new(&orders).join("_delta_log").exists() {
         for commit in 0..COMMITS {
@@ -137,10 +209,15 @@ fn customers_batch() -> Result<RecordBatch, Box<dyn std::error::Error>> {
         .iter()
         .map(|id| COUNTRIES[*id as usize % COUNTRIES.len()])
         .collect();
+    let segments: Vec<&str> = ids
+        .iter()
+        .map(|id| if id % 50 == 0 { "internal" } else { "retail" })
+        .collect();
     let schema = Schema::new(vec![
         Field::new("customer_id", DataType::Int64, false),
         Field::new("name", DataType::Utf8, false),
         Field::new("country", DataType::Utf8, false),
+        Field::new("segment", DataType::Utf8, false),
     ]);
     Ok(RecordBatch::try_new(
         Arc::new(schema),
@@ -148,6 +225,7 @@ fn customers_batch() -> Result<RecordBatch, Box<dyn std::error::Error>> {
             Arc::new(Int64Array::from(ids)),
             Arc::new(StringArray::from(names)),
             Arc::new(StringArray::from(countries)),
+            Arc::new(StringArray::from(segments)),
         ],
     )?)
 }

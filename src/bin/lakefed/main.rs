@@ -54,6 +54,10 @@ enum Command {
         /// Directory for the sample tables (default: a temporary directory).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// A Spark Connect server (`sc://host:port`) to hold the customers
+        /// table; without it, customers is a Delta table too.
+        #[arg(long)]
+        spark: Option<String>,
     },
 }
 
@@ -84,8 +88,8 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let config = cli.config.as_deref();
     match cli.command {
-        Command::Demo { dir } => {
-            demo::run(dir).await?;
+        Command::Demo { dir, spark } => {
+            demo::run(dir, spark.as_deref()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sql {
