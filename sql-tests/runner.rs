@@ -187,6 +187,11 @@ impl AsyncDB for LakefedDb {
         }
         if sql.trim_start().to_ascii_uppercase().starts_with("EXPLAIN") {
             rows = split_plan_lines(rows);
+        } else {
+            // A cell must stay on one line of the `.slt` file.
+            for cell in rows.iter_mut().flatten() {
+                *cell = cell.replace('\n', "\\n");
+            }
         }
         Ok(DBOutput::Rows { types, rows })
     }
