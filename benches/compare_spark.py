@@ -7,9 +7,11 @@ the Delta table `examples/tpch.rs gen` writes), a 20-million-row range, a warm
 `SELECT 1`-sized round trip, and a selective `WHERE ... LIMIT 10` with and
 without lakefed's pushdown. Each round runs every case once per client, the
 client order rotating between rounds; the report gives medians, rows/s, MB/s
-(Arrow size of the result) and each peer's median over lakefed's (above 1:
-lakefed is faster). For lakefed it also splits the time into waiting on the
-server and decoding Arrow.
+(Arrow IPC bytes the server sent lakefed) and each peer's median over
+lakefed's (above 1: lakefed is faster). For lakefed it also splits the time
+into waiting on the server and decoding Arrow. With --sail-url, lakefed and
+ADBC also fetch from Sail (a Spark Connect server in Rust, fast enough that
+the client is the limit).
 
     scripts/bench-spark.sh --rounds 5
 """
@@ -40,16 +42,15 @@ NO_PUSHDOWN = (
 )
 
 
-def setup(url, lineitem_dir):
-    from pyspark.sql import SparkSession
-
-    spark = SparkSession.builder.remote(url).getOrCreate()
-    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {NS}")
-    spark.sql(f"DROP TABLE IF EXISTS {NS}.lineitem")
-    spark.sql(f"CREATE TABLE {NS}.lineitem USING parquet LOCATION '{lineitem_dir}'")
-    spark.sql(f"CREATE OR REPLACE VIEW {NS}.range_20m AS SELECT id FROM range(20000000)")
-    spark.sql(f"CREATE OR REPLACE VIEW {NS}.one_row AS SELECT 1 AS one")
-    return spark
+SETUP = [
+    f"CREATE NAMESPACE IF NOT EXISTS {NS}",
+    f"DROP TABLE IF EXISTS {NS}.lineitem",
+    f"CREATE TABLE {NS}.lineitem USING parquet LOCATION '{{lineitem}}'",
+    f"DROP VIEW IF EXISTS {NS}.range_20m",
+    f"CREATE VIEW {NS}.range_20m AS SELECT id FROM range(20000000)",
+    f"DROP VIEW IF EXISTS {NS}.one_row",
+    f"CREATE VIEW {NS}.one_row AS SELECT 1 AS one",
+]
 
 
 class Lakefed:
@@ -78,14 +79,11 @@ class PySpark:
 
     def __init__(self, spark):
         self.spark = spark
-        self.sizes = {}
 
     def run(self, case, sql):
         start = time.perf_counter()
         table = self.spark.sql(sql).toArrow()
-        elapsed = time.perf_counter() - start
-        self.sizes[case] = table.nbytes
-        return elapsed, table.num_rows
+        return time.perf_counter() - start, table.num_rows
 
 
 class Adbc:
@@ -104,42 +102,31 @@ class Adbc:
         return time.perf_counter() - start, table.num_rows
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--lineitem", required=True, help="directory of lineitem's Parquet files")
-    parser.add_argument("--lakefed", required=True, help="the spark_fetch example binary")
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-
-    spark = setup(args.url, args.lineitem)
-    lakefed, pyspark, adbc = Lakefed(args.lakefed, args.url), PySpark(spark), Adbc(args.url)
-    clients = [lakefed, pyspark, adbc]
-    times = {}
-    rows = {}
-    for round_ in range(args.rounds + 1):  # round 0 warms up and is dropped
-        order = clients[round_ % 3:] + clients[:round_ % 3]
-        for case, (spark_sql, lakefed_sql) in CASES.items():
+def compare(server, clients, cases, rounds):
+    """Runs every case on every client, rotating the order; prints medians."""
+    lakefed = clients[0]
+    times, rows = {}, {}
+    for round_ in range(rounds + 1):  # round 0 warms up and is dropped
+        order = clients[round_ % len(clients):] + clients[:round_ % len(clients)]
+        for case, (spark_sql, lakefed_sql) in cases.items():
             for client in order:
-                sql = lakefed_sql if client is lakefed else spark_sql
-                seconds, n = client.run(case, sql)
+                if client is not lakefed and spark_sql is None:
+                    continue
+                seconds, n = client.run(case, lakefed_sql if client is lakefed else spark_sql)
                 rows.setdefault(case, set()).add(n)
                 if round_:
                     times.setdefault((case, client.name), []).append(seconds)
-        seconds, n = lakefed.run(NO_PUSHDOWN[0], NO_PUSHDOWN[1])
-        rows.setdefault(NO_PUSHDOWN[0], set()).add(n)
-        if round_:
-            times.setdefault((NO_PUSHDOWN[0], lakefed.name), []).append(seconds)
     for case, counts in rows.items():
         if len(counts) != 1:
-            sys.exit(f"{case}: clients disagree on the row count: {counts}")
+            sys.exit(f"{server} {case}: clients disagree on the row count: {counts}")
 
-    print(f"Spark Connect fetch, {args.rounds} rounds, medians; ratio = peer / lakefed (above 1: lakefed faster)\n")
+    print(f"\n### {server}: {rounds} rounds, medians; ratio = peer / lakefed (above 1: lakefed faster)\n")
     print("| case | rows | client | median s | rows/s | MB/s | ratio |")
     print("|---|---:|---|---:|---:|---:|---:|")
-    for case in list(CASES) + [NO_PUSHDOWN[0]]:
-        n = rows[case].pop()
-        mb = pyspark.sizes.get(case.replace("_no_pushdown", ""), 0) / 1e6
+    for case in cases:
+        n = next(iter(rows[case]))
+        split = lakefed.split.get(case)
+        mb = statistics.median(s[2] for s in split) / 1e6 if split else 0
         base = statistics.median(times[(case, "lakefed")])
         for client in clients:
             if (case, client.name) not in times:
@@ -147,14 +134,41 @@ def main():
             median = statistics.median(times[(case, client.name)])
             ratio = "" if client is lakefed else f"{median / base:.2f}"
             print(f"| {case} | {n:,} | {client.name} | {median:.4f} | {n / median:,.0f} | {mb / median:,.1f} | {ratio} |")
-    print("\nlakefed: where the time went (medians over rounds)\n")
-    print("| case | Arrow MB received | waiting on Spark s | decoding s |")
+    print(f"\nlakefed on {server}: where the time went (medians)\n")
+    print("| case | Arrow MB received | waiting on the server s | decoding s |")
     print("|---|---:|---:|---:|")
     for case, samples in lakefed.split.items():
         wait = statistics.median(s[0] for s in samples)
         decode = statistics.median(s[1] for s in samples)
         nbytes = statistics.median(s[2] for s in samples)
         print(f"| {case} | {nbytes / 1e6:,.1f} | {wait:.4f} | {decode:.4f} |")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True, help="the Spark Connect server (Spark)")
+    parser.add_argument("--sail-url", help="a Sail server, for lakefed vs ADBC where the client is the limit")
+    parser.add_argument("--lineitem", required=True, help="directory of lineitem's Parquet files")
+    parser.add_argument("--lakefed", required=True, help="the spark_fetch example binary")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.remote(args.url).getOrCreate()
+    for statement in SETUP:
+        spark.sql(statement.format(lineitem=args.lineitem))
+    cases = dict(CASES)
+    cases[NO_PUSHDOWN[0]] = (None, NO_PUSHDOWN[1])
+    compare("Spark 4.3", [Lakefed(args.lakefed, args.url), PySpark(spark), Adbc(args.url)], cases, args.rounds)
+
+    if args.sail_url:
+        adbc = Adbc(args.sail_url)
+        with adbc.conn.cursor() as cursor:
+            for statement in SETUP:
+                cursor.execute(statement.format(lineitem=args.lineitem))
+        sail_cases = {k: v for k, v in CASES.items() if k != "selective_limit"}
+        compare("Sail", [Lakefed(args.lakefed, args.sail_url), adbc], sail_cases, args.rounds)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetching from a local Spark Connect server: lakefed beside the pyspark
-# client and adbc-driver-spark, in one run (benches/compare_spark.py).
-# Generates TPC-H SF1 first if missing and starts Spark if it is not running.
+# client and adbc-driver-spark, in one run (benches/compare_spark.py); then
+# lakefed and ADBC against Sail. Generates TPC-H SF1 first if missing and
+# starts Spark and Sail if they are not running.
 #   scripts/bench-spark.sh [--rounds 5]
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -19,5 +20,6 @@ cargo build --release --example tpch --example spark_fetch
 DATA="$LAKEFED_ROOT/.tmp/tpch-sf1"
 "$CARGO_TARGET_DIR/release/examples/tpch" gen --sf 1 --dir "$DATA"
 URL="$("$LAKEFED_ROOT/scripts/spark-server.sh" start)"
-"$LAKEFED_VENV/bin/python" benches/compare_spark.py --url "$URL" --lineitem "$DATA/lineitem" \
+SAIL_URL="$("$LAKEFED_ROOT/scripts/sail-server.sh" start)"
+"$LAKEFED_VENV/bin/python" benches/compare_spark.py --url "$URL" --sail-url "$SAIL_URL" --lineitem "$DATA/lineitem" \
     --lakefed "$CARGO_TARGET_DIR/release/examples/spark_fetch" --rounds "$ROUNDS"

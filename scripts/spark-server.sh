@@ -4,16 +4,29 @@
 #   scripts/spark-server.sh start   # prints sc://127.0.0.1:PORT once a query answers
 #   scripts/spark-server.sh stop
 #   scripts/spark-server.sh status  # exit 0 when a server answers
+# Settings (environment): LAKEFED_SPARK_PORT (15002), LAKEFED_SPARK_DRIVER_MEMORY
+# (8g), LAKEFED_SPARK_TOKEN (when set, the server requires this bearer token
+# and the URL printed is sc://localhost:PORT, Spark's plaintext-with-token
+# host), LAKEFED_SPARK_NAME (lakefed; tells two servers apart).
 # Logs: $LAKEFED_LOGS/spark (printed by test.sh when a run fails).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 PORT="${LAKEFED_SPARK_PORT:-15002}"
 DRIVER_MEMORY="${LAKEFED_SPARK_DRIVER_MEMORY:-8g}"
+TOKEN="${LAKEFED_SPARK_TOKEN:-}"
+NAME="${LAKEFED_SPARK_NAME:-lakefed}"
 PYTHON="$LAKEFED_VENV/bin/python"
 export SPARK_LOG_DIR="$LAKEFED_LOGS/spark"
 export SPARK_PID_DIR="$LAKEFED_LOGS/spark"
-export SPARK_IDENT_STRING=lakefed
+export SPARK_IDENT_STRING="$NAME"
 mkdir -p "$SPARK_LOG_DIR"
+if [ -n "$TOKEN" ]; then
+    URL="sc://localhost:$PORT"
+    AUTH_CONF=(--conf "spark.connect.authenticate.token=$TOKEN")
+else
+    URL="sc://127.0.0.1:$PORT"
+    AUTH_CONF=()
+fi
 
 spark_home() {
     "$PYTHON" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))'
@@ -27,10 +40,11 @@ port_open() {
 # for minutes, so the port is checked first and the query is bounded.
 answers() {
     port_open || return 1
-    timeout 120 "$PYTHON" - "$PORT" <<'PY' >/dev/null 2>&1
+    timeout 120 "$PYTHON" - "$URL" "$TOKEN" <<'PY' >/dev/null 2>&1
 import sys
 from pyspark.sql import SparkSession
-spark = SparkSession.builder.remote(f"sc://127.0.0.1:{sys.argv[1]}").getOrCreate()
+url, token = sys.argv[1], sys.argv[2]
+spark = SparkSession.builder.remote(url + (f"/;token={token}" if token else "")).getOrCreate()
 assert spark.sql("SELECT 1 AS one").collect()[0].one == 1
 PY
 }
@@ -47,9 +61,10 @@ start)
             --conf spark.connect.grpc.binding.address=127.0.0.1 \
             --conf spark.connect.grpc.binding.port="$PORT" \
             --conf spark.ui.enabled=false \
-            --conf spark.sql.warehouse.dir="$LAKEFED_ROOT/.tmp/spark-warehouse" \
-            --conf spark.driver.extraJavaOptions=-Dderby.system.home="$LAKEFED_ROOT/.tmp/derby" \
-            >"$SPARK_LOG_DIR/start.log" 2>&1
+            "${AUTH_CONF[@]}" \
+            --conf spark.sql.warehouse.dir="$LAKEFED_ROOT/.tmp/$NAME-warehouse" \
+            --conf spark.driver.extraJavaOptions=-Dderby.system.home="$LAKEFED_ROOT/.tmp/$NAME-derby" \
+            >"$SPARK_LOG_DIR/$NAME-start.log" 2>&1
         for _ in $(seq 1 120); do
             if port_open; then break; fi
             sleep 1
@@ -60,7 +75,7 @@ start)
             exit 1
         fi
     fi
-    echo "sc://127.0.0.1:$PORT"
+    echo "$URL"
     ;;
 status)
     [ -x "$PYTHON" ] && answers

@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs every test: formatting, clippy, unit
 # and integration tests (S3 against a real S3-compatible server on loopback,
-# Spark Connect against a real local Spark 4.3 server), the sqllogictest
-# suites, and a build of the benchmarks.
+# Spark Connect against real local Spark 4.3 servers, one requiring a token),
+# the sqllogictest suites (the Spark ones against Spark and against Sail),
+# and a build of the benchmarks.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$LAKEFED_ROOT"
 
 "$LAKEFED_ROOT/scripts/setup-system.sh"
 "$LAKEFED_ROOT/scripts/setup-python.sh"
+spark_auth() {
+    LAKEFED_SPARK_PORT=15003 LAKEFED_SPARK_DRIVER_MEMORY=1g LAKEFED_SPARK_NAME=lakefed-auth \
+        LAKEFED_SPARK_TOKEN="$LAKEFED_TEST_SPARK_TOKEN" "$LAKEFED_ROOT/scripts/spark-server.sh" "$1"
+}
 on_exit() {
     status=$?
     "$LAKEFED_ROOT/scripts/s3-server.sh" stop
     "$LAKEFED_ROOT/scripts/spark-server.sh" stop
+    LAKEFED_TEST_SPARK_TOKEN=unused spark_auth stop
+    "$LAKEFED_ROOT/scripts/sail-server.sh" stop
     if [ "$status" -ne 0 ]; then
         echo "--- test server logs ($LAKEFED_LOGS) ---"
         tail -n 50 "$LAKEFED_LOGS"/*.log "$LAKEFED_LOGS"/spark/*.out 2>/dev/null || true
@@ -24,6 +31,13 @@ LAKEFED_TEST_S3_ENDPOINT="$("$LAKEFED_ROOT/scripts/s3-server.sh" start)"
 export LAKEFED_TEST_S3_ENDPOINT
 LAKEFED_TEST_SPARK_URL="$("$LAKEFED_ROOT/scripts/spark-server.sh" start)"
 export LAKEFED_TEST_SPARK_URL
+# A second, small server that requires a bearer token.
+export LAKEFED_TEST_SPARK_TOKEN="lakefed-test-token"
+LAKEFED_TEST_SPARK_AUTH_URL="$(spark_auth start)"
+export LAKEFED_TEST_SPARK_AUTH_URL
+# Sail, a second Spark Connect implementation: the Spark suites run on it too.
+LAKEFED_TEST_SAIL_URL="$("$LAKEFED_ROOT/scripts/sail-server.sh" start)"
+export LAKEFED_TEST_SAIL_URL
 
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings

@@ -5,9 +5,12 @@
 //! - schema `fx`: the fixture Delta tables of `fixtures.rs`, written once per run;
 //! - schema `scratch`: an empty directory of its own, for writes;
 //! - variables `${FIXTURES}` and `${SCRATCH}` (after `control substitution on`);
-//! - for files under `spark/`, catalog `spark`: the Spark Connect server at
-//!   `$LAKEFED_TEST_SPARK_URL`, with the fixture tables of `spark/fixtures.sql`
-//!   in namespace `lakefed_slt` (created once per run).
+//! - for files under `spark/`, catalog `spark`: a Spark Connect server with
+//!   the fixture tables of `spark/fixtures.sql` in namespace `lakefed_slt`
+//!   (created once per run). Each such file runs twice: against Spark
+//!   (`$LAKEFED_TEST_SPARK_URL`, label `spark`) and against Sail
+//!   (`$LAKEFED_TEST_SAIL_URL`, label `sail`); `skipif sail` / `onlyif sail`
+//!   records mark where the two servers differ.
 //!
 //! `cargo test --test sqllogictests -- <filter>` runs the files whose path
 //! contains `<filter>`; `-- --complete <filter>` rewrites their expected
@@ -55,30 +58,40 @@ async fn main() -> Result<(), BoxError> {
     if files.is_empty() {
         return Err("no .slt file matched".into());
     }
-    let spark_url = if files.iter().any(|file| is_spark_suite(file)) {
-        let url = spark_fixtures::spark_url()?;
-        let client = lakefed::sources::spark_connect::SparkConnectClient::new(
-            &url.parse()?,
-            Default::default(),
-        )?;
-        spark_fixtures::create(&client, SPARK_NAMESPACE).await?;
-        Some(url)
+    // Each Spark suite runs once per Spark Connect server: Spark itself and Sail.
+    let servers = if files.iter().any(|file| is_spark_suite(file)) {
+        spark_servers().await?
     } else {
-        None
+        Vec::new()
     };
+    let mut runs: Vec<(&PathBuf, Option<&SparkServer>)> = Vec::new();
+    for file in &files {
+        if is_spark_suite(file) {
+            runs.extend(servers.iter().map(|server| (file, Some(server))));
+        } else {
+            runs.push((file, None));
+        }
+    }
     let (mut passed, mut failed) = (0, 0);
-    for (index, file) in files.iter().enumerate() {
+    for (index, (file, server)) in runs.into_iter().enumerate() {
         let scratch = work.path().join(format!("scratch-{index}"));
         std::fs::create_dir_all(&scratch)?;
-        let spark_url = spark_url.as_deref().filter(|_| is_spark_suite(file));
-        match run_file(file, &fixtures, &scratch, spark_url, complete).await {
+        // `--complete` writes the expected results of the first server only.
+        if complete && server.is_some_and(|s| s.label != SPARK_SERVERS[0].0) {
+            continue;
+        }
+        let name = match server {
+            Some(server) => format!("{} [{}]", file.display(), server.label),
+            None => file.display().to_string(),
+        };
+        match run_file(file, &fixtures, &scratch, server, complete).await {
             Ok(()) => {
                 passed += 1;
-                println!("ok   {}", file.display());
+                println!("ok   {name}");
             }
             Err(err) => {
                 failed += 1;
-                println!("FAIL {}\n{err}\n", file.display());
+                println!("FAIL {name}\n{err}\n");
             }
         }
     }
@@ -91,6 +104,51 @@ async fn main() -> Result<(), BoxError> {
 
 /// The Spark namespace holding the fixture tables of the Spark suites.
 const SPARK_NAMESPACE: &str = "lakefed_slt";
+
+/// The Spark Connect servers the Spark suites run against: a label (for
+/// `skipif`/`onlyif` in the `.slt` files) and the variable with its URL.
+const SPARK_SERVERS: [(&str, &str); 2] = [
+    ("spark", spark_fixtures::URL_ENV),
+    ("sail", "LAKEFED_TEST_SAIL_URL"),
+];
+
+/// A Spark Connect server with the fixture tables created.
+struct SparkServer {
+    label: &'static str,
+    url: String,
+}
+
+/// Every server of `SPARK_SERVERS`; an error (never a skip) when one is not
+/// configured.
+async fn spark_servers() -> Result<Vec<SparkServer>, BoxError> {
+    let mut servers = Vec::new();
+    for (label, variable) in SPARK_SERVERS {
+        let url = std::env::var(variable).map_err(|_| {
+            format!(
+                "{variable} is not set: the Spark suites also run against {label}; \
+                 scripts/test.sh starts it and sets the variable"
+            )
+        })?;
+        // One Spark session for the fixtures and every suite: Sail keeps
+        // tables per session.
+        let url = with_session(&url, &uuid::Uuid::new_v4().to_string());
+        let client = lakefed::sources::spark_connect::SparkConnectClient::new(
+            &url.parse()?,
+            Default::default(),
+        )?;
+        spark_fixtures::create(&client, SPARK_NAMESPACE)
+            .await
+            .map_err(|err| format!("{label}: {err}"))?;
+        servers.push(SparkServer { label, url });
+    }
+    Ok(servers)
+}
+
+/// The connection string joined to the Spark session `session_id`.
+fn with_session(url: &str, session_id: &str) -> String {
+    let separator = if url.contains("/;") { ";" } else { "/;" };
+    format!("{url}{separator}session_id={session_id}")
+}
 
 fn is_spark_suite(file: &Path) -> bool {
     file.parent().is_some_and(|dir| dir.ends_with("spark"))
@@ -114,12 +172,12 @@ async fn run_file(
     file: &Path,
     fixtures: &Path,
     scratch: &Path,
-    spark_url: Option<&str>,
+    server: Option<&SparkServer>,
     complete: bool,
 ) -> Result<(), BoxError> {
     let ctx = lakefed::new_session_context();
-    if let Some(url) = spark_url {
-        ctx.register_spark_connect("spark", url)?;
+    if let Some(server) = server {
+        ctx.register_spark_connect("spark", &server.url)?;
     }
     ctx.register_delta_schema("fx", &fixtures.to_string_lossy(), StorageOptions::default())?;
     ctx.register_delta_schema(
@@ -132,6 +190,9 @@ async fn run_file(
         let ctx = Arc::clone(&ctx);
         async move { Ok(LakefedDb { ctx }) }
     });
+    if let Some(server) = server {
+        runner.add_label(server.label);
+    }
     runner.set_var(
         "FIXTURES".to_string(),
         fixtures.to_string_lossy().into_owned(),

@@ -10,17 +10,6 @@ pub const URL_ENV: &str = "LAKEFED_TEST_SPARK_URL";
 
 const FIXTURES: &str = include_str!("spark/fixtures.sql");
 
-/// The test server's URL; an error (never a skip) when it is not set.
-pub fn spark_url() -> Result<String, BoxError> {
-    std::env::var(URL_ENV).map_err(|_| {
-        format!(
-            "{URL_ENV} is not set: start a Spark Connect server with `scripts/spark-server.sh start` \
-             and export the URL it prints (scripts/test.sh does both)"
-        )
-        .into()
-    })
-}
-
 /// (Re)creates the fixture tables in `namespace`.
 pub async fn create(client: &SparkConnectClient, namespace: &str) -> Result<(), BoxError> {
     let wide_columns = (1..=200)

@@ -35,13 +35,13 @@ CREATE VIEW ${NS}.types AS SELECT * FROM VALUES
    'héllo ✓', X'00FF', true, DATE'0001-01-01', TIMESTAMP'2024-03-10 12:34:56.789012',
    TIMESTAMP_NTZ'9999-12-31 23:59:59.999999', INTERVAL '1 02:03:04.5' DAY TO SECOND, INTERVAL '1-2' YEAR TO MONTH,
    array(1, NULL, 3), map('a', 1, 'b', NULL), named_struct('a', 1, 'b', 'x'), parse_json('{"a":[1,2]}')),
-  (2, -128Y, -32768S, -2147483648, -9223372036854775808L, CAST('-Infinity' AS FLOAT), CAST('NaN' AS DOUBLE),
+  (2, CAST(-128 AS TINYINT), CAST(-32768 AS SMALLINT), CAST(-2147483648 AS INT), CAST(-9223372036854775808 AS BIGINT), CAST('-Infinity' AS FLOAT), CAST('NaN' AS DOUBLE),
    CAST('-0.000000000000000001' AS DECIMAL(38, 18)), CAST(99999999.99 AS DECIMAL(10, 2)),
    '', X'', false, DATE'9999-12-31', TIMESTAMP'1970-01-01 00:00:00',
    TIMESTAMP_NTZ'0001-01-01 00:00:00', INTERVAL '-0 00:00:00.000001' DAY TO SECOND, INTERVAL '-0-1' YEAR TO MONTH,
    array(), map(), named_struct('a', NULL, 'b', NULL), parse_json('null')),
   (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-   NULL, NULL, NULL, NULL)
+   NULL, NULL, NULL, parse_json(NULL))
   AS t(k, tiny, small, int, big, f, d, dec, money, str, bin, b, dt, ts, ntz, dti, ymi, arr, m, st, v);
 
 -- CHAR and VARCHAR keep their declared types in a table.

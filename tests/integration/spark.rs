@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use lakefed::Error;
 use lakefed::SessionContextExt;
-use lakefed::sources::spark_connect::{ClientOptions, ConnectionString, SparkConnectOptions};
+use lakefed::sources::spark_connect::{
+    ClientOptions, ConnectionString, SparkConnectClient, SparkConnectOptions, Transport,
+};
 
 use crate::spark_env::{self, NS, client, context, query};
 
@@ -236,4 +238,37 @@ async fn namespaces_and_tables_are_listed() {
         rows.contains(&NS.to_string()) && rows.contains(&"default".to_string()),
         "{rows:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_requires_a_token_gets_it_and_errors_never_show_it() {
+    let url = std::env::var("LAKEFED_TEST_SPARK_AUTH_URL").expect(
+        "LAKEFED_TEST_SPARK_AUTH_URL is not set: scripts/test.sh starts a Spark server \
+         that requires a token and sets it",
+    );
+    let token = std::env::var("LAKEFED_TEST_SPARK_TOKEN").expect("LAKEFED_TEST_SPARK_TOKEN");
+    let with_token: ConnectionString = format!("{url}/;token={token}").parse().unwrap();
+    // Spark's rule: a token to `localhost` travels over a local plaintext channel.
+    assert_eq!(with_token.transport(), Transport::LocalWithToken);
+    let client = SparkConnectClient::new(&with_token, ClientOptions::default()).unwrap();
+    let batches = client.collect("SELECT 1 AS one").await.unwrap();
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+
+    for (connection, shown) in [
+        (url.clone(), "no token"),
+        (format!("{url}/;token=wrong-secret"), "wrong token"),
+    ] {
+        let client =
+            SparkConnectClient::new(&connection.parse().unwrap(), ClientOptions::default())
+                .unwrap();
+        let err = client.collect("SELECT 1").await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::Remote { .. }), "{shown}: {err:?}");
+        assert!(
+            !text.contains("wrong-secret"),
+            "{shown}: the token leaked: {text}"
+        );
+        assert!(!format!("{client:?}").contains("wrong-secret"));
+        eprintln!("{shown}: {text}");
+    }
 }

@@ -20,7 +20,13 @@ pub const NS: &str = "lakefed_it";
 
 /// The server's URL; the suite fails (never skips) when it is not set.
 pub fn url() -> String {
-    spark_fixtures::spark_url().unwrap_or_else(|err| panic!("{err}"))
+    std::env::var(spark_fixtures::URL_ENV).unwrap_or_else(|_| {
+        panic!(
+            "{} is not set: start a Spark Connect server with `scripts/spark-server.sh start` \
+             and export the URL it prints (scripts/test.sh does both)",
+            spark_fixtures::URL_ENV
+        )
+    })
 }
 
 /// Creates the fixture tables, once per test run.

@@ -172,7 +172,12 @@ async fn list_namespaces(
         None => "SHOW NAMESPACES".to_string(),
     };
     let batches = client.collect(&sql).await?;
-    Ok(string_column(&client, &batches, "namespace")?
+    // Spark names the column `namespace`, Sail `name`: both put it first.
+    let first_column = match batches.first() {
+        Some(batch) if batch.num_columns() > 0 => batch.schema().field(0).name().clone(),
+        _ => return Ok(Vec::new()),
+    };
+    Ok(string_column(&client, &batches, &first_column)?
         .into_iter()
         .flatten()
         .collect())

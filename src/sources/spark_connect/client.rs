@@ -78,6 +78,9 @@ struct Inner {
     /// `sc://host:port`, without parameters: safe for errors and EXPLAIN.
     endpoint: String,
     session_id: String,
+    /// Whether this client created the session (and ends it when dropped),
+    /// rather than joining one named in the connection string.
+    owns_session: bool,
     user_context: proto::UserContext,
     client_type: String,
     options: ClientOptions,
@@ -97,6 +100,7 @@ impl SparkConnectClient {
         let grpc = SparkConnectServiceClient::with_interceptor(channel, Headers::new(connection)?)
             .max_decoding_message_size(MAX_MESSAGE_SIZE)
             .max_encoding_message_size(MAX_MESSAGE_SIZE);
+        let owns_session = connection.session_id.is_none();
         let session_id = connection
             .session_id
             .clone()
@@ -110,6 +114,7 @@ impl SparkConnectClient {
                 grpc,
                 endpoint,
                 session_id,
+                owns_session,
                 user_context: proto::UserContext {
                     user_id,
                     ..Default::default()
@@ -407,9 +412,13 @@ impl SparkConnectClient {
                     .get_details_error_info()
                     .map(|info| info.metadata)
                     .unwrap_or_default();
+                let error_class = metadata
+                    .get("errorClass")
+                    .cloned()
+                    .or_else(|| error_class_in(status.message()));
                 Error::Remote {
                     endpoint,
-                    error_class: metadata.get("errorClass").cloned(),
+                    error_class,
                     sql_state: metadata.get("sqlState").cloned(),
                     message: status.message().to_string(),
                 }
@@ -438,9 +447,13 @@ impl std::fmt::Debug for SparkConnectClient {
 }
 
 impl Drop for Inner {
-    /// Ends the Spark session, so the server frees it now rather than after
-    /// its idle timeout.
+    /// Ends the Spark session this client created, so the server frees it
+    /// now rather than after its idle timeout. A session named in the
+    /// connection string is left alone: others may share it.
     fn drop(&mut self) {
+        if !self.owns_session {
+            return;
+        }
         let request = proto::ReleaseSessionRequest {
             session_id: self.session_id.clone(),
             user_context: Some(self.user_context.clone()),
@@ -453,6 +466,20 @@ impl Drop for Inner {
             let _ = tokio::time::timeout(timeout, grpc.release_session(request)).await;
         });
     }
+}
+
+/// The error class a message names as `[CLASS]` or `[CLASS.SUBCLASS]`, for
+/// servers that send no `ErrorInfo` (Sail).
+fn error_class_in(message: &str) -> Option<String> {
+    message.match_indices('[').find_map(|(start, _)| {
+        let rest = &message[start + 1..];
+        let class = &rest[..rest.find(']')?];
+        let well_formed = !class.is_empty()
+            && class
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '.');
+        well_formed.then(|| class.to_string())
+    })
 }
 
 /// A plan whose root is a Spark SQL query.
@@ -570,5 +597,23 @@ impl Interceptor for Headers {
             request.metadata_mut().insert(key.clone(), value.clone());
         }
         Ok(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_classes_are_read_from_messages() {
+        assert_eq!(
+            error_class_in("Table not found: [TABLE_OR_VIEW_NOT_FOUND] Table or view not found: t"),
+            Some("TABLE_OR_VIEW_NOT_FOUND".to_string())
+        );
+        assert_eq!(
+            error_class_in("[INVALID_HANDLE.SESSION_NOT_FOUND] gone"),
+            Some("INVALID_HANDLE.SESSION_NOT_FOUND".to_string())
+        );
+        assert_eq!(error_class_in("value [1, 2] is not [a-z]"), None);
     }
 }

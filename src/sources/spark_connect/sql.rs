@@ -55,6 +55,12 @@ pub fn literal(value: &ScalarValue) -> Option<String> {
     }
     Some(match value {
         ScalarValue::Boolean(Some(v)) => if *v { "TRUE" } else { "FALSE" }.to_string(),
+        // A type's minimum is written as a cast: some Spark Connect servers
+        // (Sail) read `-128Y` as `-(128Y)`, which overflows.
+        ScalarValue::Int8(Some(i8::MIN)) => "CAST(-128 AS TINYINT)".to_string(),
+        ScalarValue::Int16(Some(i16::MIN)) => "CAST(-32768 AS SMALLINT)".to_string(),
+        ScalarValue::Int32(Some(i32::MIN)) => "CAST(-2147483648 AS INT)".to_string(),
+        ScalarValue::Int64(Some(i64::MIN)) => "CAST(-9223372036854775808 AS BIGINT)".to_string(),
         ScalarValue::Int8(Some(v)) => format!("{v}Y"),
         ScalarValue::Int16(Some(v)) => format!("{v}S"),
         ScalarValue::Int32(Some(v)) => format!("{v}"),
