@@ -55,6 +55,10 @@ start)
     SPARK_HOME="$(spark_home)"
     export SPARK_HOME
     if ! answers; then
+        # The pyspark wheel has no Hive: the catalog lives in the server's
+        # memory, so tables left in the warehouse by an earlier server are
+        # orphans that would block creating them again.
+        rm -rf "$LAKEFED_ROOT/.tmp/$NAME-warehouse"
         "$SPARK_HOME/sbin/start-connect-server.sh" \
             --driver-memory "$DRIVER_MEMORY" \
             --conf spark.driver.maxResultSize=4g \
@@ -63,7 +67,6 @@ start)
             --conf spark.ui.enabled=false \
             "${AUTH_CONF[@]}" \
             --conf spark.sql.warehouse.dir="$LAKEFED_ROOT/.tmp/$NAME-warehouse" \
-            --conf spark.driver.extraJavaOptions=-Dderby.system.home="$LAKEFED_ROOT/.tmp/$NAME-derby" \
             >"$SPARK_LOG_DIR/$NAME-start.log" 2>&1
         for _ in $(seq 1 120); do
             if port_open; then break; fi

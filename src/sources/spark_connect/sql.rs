@@ -387,9 +387,10 @@ mod tests {
     fn literals_keep_their_type() {
         assert_eq!(
             literal(&ScalarValue::Int64(Some(i64::MIN))).unwrap(),
-            "-9223372036854775808L"
+            "CAST(-9223372036854775808 AS BIGINT)"
         );
-        assert_eq!(literal(&ScalarValue::Int8(Some(-128))).unwrap(), "-128Y");
+        assert_eq!(literal(&ScalarValue::Int8(Some(-127))).unwrap(), "-127Y");
+        assert_eq!(literal(&ScalarValue::Int64(Some(-1))).unwrap(), "-1L");
         assert_eq!(
             literal(&ScalarValue::Decimal128(Some(-5), 10, 3)).unwrap(),
             "-0.005BD"
