@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 
 NS = "lakefed_bench"
 
@@ -163,12 +164,14 @@ def main():
     compare("Spark 4.3", [Lakefed(args.lakefed, args.url), PySpark(spark), Adbc(args.url)], cases, args.rounds)
 
     if args.sail_url:
-        adbc = Adbc(args.sail_url)
+        # Sail keeps tables per session: both clients join one session.
+        url = f"{args.sail_url}/;session_id={uuid.uuid4()}"
+        adbc = Adbc(url)
         with adbc.conn.cursor() as cursor:
             for statement in SETUP:
                 cursor.execute(statement.format(lineitem=args.lineitem))
         sail_cases = {k: v for k, v in CASES.items() if k != "selective_limit"}
-        compare("Sail", [Lakefed(args.lakefed, args.sail_url), adbc], sail_cases, args.rounds)
+        compare("Sail", [Lakefed(args.lakefed, url), adbc], sail_cases, args.rounds)
 
 
 if __name__ == "__main__":

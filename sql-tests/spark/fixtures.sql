@@ -60,3 +60,7 @@ CREATE VIEW ${NS}.big AS SELECT id, id % 1000 AS bucket FROM range(50000000);
 
 -- Runs for hours unless interrupted: for cancellation tests.
 CREATE VIEW ${NS}.endless AS SELECT id FROM range(100000000000);
+
+-- Names that need quoting on both sides: a dot, a space, a backtick, case.
+-- (Spark allows only letters, digits and _ in table names.)
+CREATE VIEW ${NS}.Odd_Name AS SELECT * FROM VALUES (1, 'one'), (2, 'two') AS t(`col ``a.b`, `Mixed Case`);

@@ -224,6 +224,7 @@ async fn namespaces_and_tables_are_listed() {
             "buckets",
             "endless",
             "items",
+            "odd_name",
             "text_types",
             "types",
             "wide"

@@ -21,6 +21,7 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
+use datafusion::datasource::TableType;
 use datafusion::error::Result as DFResult;
 use parking_lot::Mutex;
 
@@ -154,6 +155,13 @@ impl SchemaProvider for SparkSchema {
             }) if NOT_FOUND.contains(&class.as_str()) => Ok(None),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// Answered from the listing, without asking the server for each
+    /// table's schema: `information_schema.tables` stays one request per
+    /// namespace, and a table the server cannot analyze does not break it.
+    async fn table_type(&self, name: &str) -> DFResult<Option<TableType>> {
+        Ok(self.table_exist(name).then_some(TableType::Base))
     }
 
     fn table_exist(&self, name: &str) -> bool {
