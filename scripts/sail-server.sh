@@ -28,9 +28,16 @@ start)
     fi
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$LAKEFED_ROOT/scripts/requirements-sail.txt"
     if ! answers; then
-        nohup "$VENV/bin/sail" spark server --ip 127.0.0.1 --port "$PORT" \
-            >"$LAKEFED_LOGS/sail.log" 2>&1 &
-        echo $! >"$PIDFILE"
+        # Sail writes managed tables under ./spark-warehouse and keeps its
+        # catalog in memory: start it in a directory of its own, emptied.
+        rm -rf "$LAKEFED_ROOT/.tmp/sail"
+        mkdir -p "$LAKEFED_ROOT/.tmp/sail"
+        (
+            cd "$LAKEFED_ROOT/.tmp/sail"
+            nohup "$VENV/bin/sail" spark server --ip 127.0.0.1 --port "$PORT" \
+                >"$LAKEFED_LOGS/sail.log" 2>&1 &
+            echo $! >"$PIDFILE"
+        )
         for _ in $(seq 1 60); do
             if answers; then break; fi
             sleep 1
