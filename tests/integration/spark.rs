@@ -273,3 +273,46 @@ async fn a_server_that_requires_a_token_gets_it_and_errors_never_show_it() {
         eprintln!("{shown}: {text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_in_the_cli_interrupts_the_spark_operation() {
+    spark_env::fixtures().await;
+    // The CLI joins a session the test can see into.
+    let session_id = uuid::Uuid::new_v4().to_string();
+    let url = format!("{}/;session_id={session_id}", spark_env::url());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lakefed.toml"),
+        format!("[sources.spark]\nkind = \"spark_connect\"\nurl = \"{url}\"\n"),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lakefed"))
+        .current_dir(dir.path())
+        .args(["sql", &format!("SELECT count(*) FROM spark.{NS}.endless")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the endless query ended"
+    );
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("query cancelled"));
+    let observer =
+        SparkConnectClient::new(&url.parse().unwrap(), ClientOptions::default()).unwrap();
+    assert_eq!(
+        observer.interrupt_all().await.unwrap(),
+        Vec::<String>::new()
+    );
+}
