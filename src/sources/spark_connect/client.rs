@@ -335,14 +335,7 @@ impl SparkConnectClient {
             Output = Result<tonic::Response<tonic::Streaming<proto::ExecutePlanResponse>>, Status>,
         >,
     ) -> Result<tonic::Streaming<proto::ExecutePlanResponse>, Status> {
-        let timeout = self.inner.options.request_timeout;
-        match tokio::time::timeout(timeout, call).await {
-            Ok(response) => response.map(tonic::Response::into_inner),
-            Err(_) => Err(Status::deadline_exceeded(format!(
-                "no answer within {}s",
-                timeout.as_secs_f64()
-            ))),
-        }
+        within(self.inner.options.request_timeout, call).await
     }
 
     /// The backoff between retries, as configured.
@@ -363,18 +356,7 @@ impl SparkConnectClient {
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
     {
         let timeout = self.inner.options.request_timeout;
-        let attempt = || {
-            let response = call(self.grpc());
-            async move {
-                match tokio::time::timeout(timeout, response).await {
-                    Ok(response) => response.map(tonic::Response::into_inner),
-                    Err(_) => Err(Status::deadline_exceeded(format!(
-                        "no answer within {}s",
-                        timeout.as_secs_f64()
-                    ))),
-                }
-            }
-        };
+        let attempt = || within(timeout, call(self.grpc()));
         attempt
             .retry(self.backoff())
             .when(is_unavailable)
@@ -492,6 +474,20 @@ fn sql_plan(sql: &str) -> proto::Plan {
                 ..Default::default()
             })),
         })),
+    }
+}
+
+/// A response's message, or DEADLINE_EXCEEDED when none comes within `timeout`.
+async fn within<T>(
+    timeout: Duration,
+    call: impl Future<Output = Result<tonic::Response<T>, Status>>,
+) -> Result<T, Status> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(response) => response.map(tonic::Response::into_inner),
+        Err(_) => Err(Status::deadline_exceeded(format!(
+            "no answer within {}s",
+            timeout.as_secs_f64()
+        ))),
     }
 }
 
