@@ -20,6 +20,7 @@
 
 pub mod config;
 mod error;
+pub mod federation;
 mod runtime;
 mod secret;
 pub mod sources;
@@ -48,6 +49,7 @@ pub fn new_session_context() -> SessionContext {
     let config = SessionConfig::new().with_information_schema(true);
     let ctx = SessionContext::new_with_config(config);
     ctx.register_lakefed_functions();
+    federation::enable_federation(&ctx);
     ctx
 }
 
@@ -160,6 +162,7 @@ impl SessionContextExt for SessionContext {
         let client = SparkConnectClient::new(connection, options.client)?;
         let catalog = SparkCatalog::new(client, name, options.catalog);
         self.register_catalog(name, Arc::new(catalog));
+        federation::enable_federation(self);
         Ok(())
     }
 

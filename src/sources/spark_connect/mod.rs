@@ -8,11 +8,14 @@
 //! - [`SparkTable`]: a scan sends one Spark SQL statement with the
 //!   projection, the filters Spark evaluates exactly as DataFusion does, and
 //!   the limit; [`SparkScanExec`] shows it in EXPLAIN.
+//! - [`sql`]: the Spark SQL dialect, down to whole subplans that
+//!   [`federation`](crate::federation) sends as one statement.
 
 mod catalog;
 mod client;
 mod connection;
 mod execute;
+mod query;
 mod scan;
 pub mod sql;
 mod table;
@@ -22,6 +25,7 @@ pub use catalog::{SparkCatalog, SparkSchema};
 pub use client::{ClientOptions, SparkConnectClient};
 pub use connection::{ConnectionString, DEFAULT_PORT, Keepalive, TOKEN_ENV, Transport};
 pub use execute::ExecuteMetrics;
+pub(crate) use query::SparkQueryTable;
 pub use scan::SparkScanExec;
 pub use table::{SparkTable, SparkTableName};
 pub use types::{arrow_schema, arrow_type};

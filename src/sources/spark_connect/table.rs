@@ -17,6 +17,7 @@ use datafusion::physical_plan::ExecutionPlan;
 
 use super::client::SparkConnectClient;
 use super::scan::SparkScanExec;
+use super::sql::plan::column_name;
 use super::sql::{filter, quote_identifier};
 use crate::error::Result;
 
@@ -88,38 +89,75 @@ impl SparkTable {
         &self.name
     }
 
-    /// The Spark SQL a scan sends.
+    /// The client of the session the table lives in.
+    pub fn client(&self) -> &SparkConnectClient {
+        &self.client
+    }
+
+    /// The lakefed source the table belongs to.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The Spark SQL a scan sends, with the table's column names.
     fn scan_sql(
         &self,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DFResult<String> {
-        let columns = match projection {
+        self.select_sql(projection, filters, limit, false)
+            .ok_or_else(|| {
+                DataFusionError::Internal(format!("filters {filters:?} cannot be sent to Spark"))
+            })
+    }
+
+    /// The Spark SQL for a scan inside a larger statement: output columns
+    /// named by position (`_c0`, ...), see [`plan`](super::sql::plan).
+    /// `None` if a filter is not on the allow-list.
+    pub(crate) fn positional_sql(
+        &self,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Option<String> {
+        self.select_sql(projection, filters, limit, true)
+    }
+
+    fn select_sql(
+        &self,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+        positional: bool,
+    ) -> Option<String> {
+        let indices = match projection {
+            Some(indices) => indices.clone(),
+            None => (0..self.schema.fields().len()).collect(),
+        };
+        let columns = if indices.is_empty() {
             // No column is needed (`count(*)`): one constant per row.
-            Some(indices) if indices.is_empty() => "TRUE".to_string(),
-            Some(indices) => indices
+            if positional { "TRUE AS _empty" } else { "TRUE" }.to_string()
+        } else {
+            indices
                 .iter()
-                .map(|&i| quote_identifier(self.schema.field(i).name()))
+                .enumerate()
+                .map(|(position, &i)| {
+                    let name = quote_identifier(self.schema.field(i).name());
+                    if positional {
+                        format!("{name} AS {}", column_name(position))
+                    } else {
+                        name
+                    }
+                })
                 .collect::<Vec<_>>()
-                .join(", "),
-            None => self
-                .schema
-                .fields()
-                .iter()
-                .map(|field| quote_identifier(field.name()))
-                .collect::<Vec<_>>()
-                .join(", "),
+                .join(", ")
         };
         let mut sql = format!("SELECT {columns} FROM {}", self.name);
         let conditions = filters
             .iter()
-            .map(|expr| {
-                filter(expr, &self.df_schema).ok_or_else(|| {
-                    DataFusionError::Internal(format!("filter {expr} cannot be sent to Spark"))
-                })
-            })
-            .collect::<DFResult<Vec<_>>>()?;
+            .map(|expr| filter(expr, &self.df_schema))
+            .collect::<Option<Vec<_>>>()?;
         if !conditions.is_empty() {
             sql.push_str(" WHERE ");
             sql.push_str(&conditions.join(" AND "));
@@ -127,7 +165,7 @@ impl SparkTable {
         if let Some(limit) = limit {
             sql.push_str(&format!(" LIMIT {limit}"));
         }
-        Ok(sql)
+        Some(sql)
     }
 }
 

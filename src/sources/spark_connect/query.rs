@@ -1,0 +1,81 @@
+//! A generated Spark SQL statement as a DataFusion table: what a federated
+//! subplan becomes once [`plan`](super::sql::plan) has rendered it.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::Session;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::error::Result as DFResult;
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::ExecutionPlan;
+
+use super::scan::SparkScanExec;
+use super::sql::plan::SparkQuery;
+
+/// The result of one generated statement; its columns are `_c0`, `_c1`, ...
+/// Projections and limits wrap the statement; filters stay in DataFusion
+/// (whatever could be sent is in the statement already).
+#[derive(Debug)]
+pub(crate) struct SparkQueryTable {
+    query: SparkQuery,
+    schema: SchemaRef,
+}
+
+impl SparkQueryTable {
+    /// The table for `query`, whose result has `schema`.
+    pub(crate) fn new(query: SparkQuery, schema: SchemaRef) -> Self {
+        Self { query, schema }
+    }
+}
+
+#[async_trait]
+impl TableProvider for SparkQueryTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DFResult<Arc<dyn ExecutionPlan>> {
+        let all_columns =
+            projection.is_none_or(|p| p.iter().copied().eq(0..self.schema.fields().len()));
+        let mut sql = if all_columns {
+            self.query.sql.clone()
+        } else {
+            let columns = projection
+                .into_iter()
+                .flatten()
+                .map(|&i| self.schema.field(i).name().clone())
+                .collect::<Vec<_>>();
+            let columns = if columns.is_empty() {
+                "TRUE AS _empty".to_string()
+            } else {
+                columns.join(", ")
+            };
+            format!("SELECT {columns} FROM ({}) AS q", self.query.sql)
+        };
+        if let Some(limit) = limit {
+            sql = format!("SELECT * FROM ({sql}) AS q LIMIT {limit}");
+        }
+        let schema = match projection {
+            Some(indices) => Arc::new(self.schema.project(indices)?),
+            None => self.schema.clone(),
+        };
+        Ok(Arc::new(SparkScanExec::new(
+            self.query.client.clone(),
+            &self.query.source,
+            sql,
+            schema,
+        )))
+    }
+}

@@ -1,0 +1,572 @@
+//! The expressions lakefed renders as Spark SQL: an allow-list of what Spark
+//! evaluates exactly as DataFusion does. Anything else renders as `None` and
+//! stays in DataFusion; it never fails a query.
+//!
+//! - column references, and literals of integer, decimal, string, binary,
+//!   boolean, date and timestamp types;
+//! - comparisons (`=`, `<>`, `<`, `<=`, `>`, `>=`, `IS [NOT] DISTINCT FROM`),
+//!   `BETWEEN` and `IN` lists over [comparable](is_comparable) types. Never
+//!   over floating point: DataFusion orders floats totally (`-0.0 < 0.0`,
+//!   `NaN = NaN`), Spark treats `-0.0 = 0.0`;
+//! - `AND`, `OR`, `NOT`, `IS [NOT] NULL`, `IS [NOT] TRUE|FALSE|UNKNOWN`,
+//!   `CASE`, `coalesce`;
+//! - `LIKE` with a literal pattern whose only escapes are `\%`, `\_`, `\\`
+//!   (Spark rejects other escapes, DataFusion accepts them);
+//! - `+`, `-`, `*` and unary `-` over integers, floats and decimals, when
+//!   Spark's result type is DataFusion's (decimal precision up to 38, where
+//!   neither engine adjusts the scale). Not `/` or `%`: `int / int`
+//!   truncates in DataFusion and gives a double in Spark, and division by
+//!   zero differs for floats. Integer overflow: Spark (ANSI mode, the default)
+//!   raises `ARITHMETIC_OVERFLOW` where DataFusion wraps around;
+//! - `abs` over integers and decimals, `||` over strings;
+//! - casts that keep every value exactly (integer widening, integer or
+//!   decimal to a wider decimal, integer or `FLOAT` to `DOUBLE`);
+//! - aggregates `count` (also `DISTINCT`), `sum` and `avg` over integers and
+//!   floats (`sum` also over decimals), `min` and `max` over comparable
+//!   types, each with an optional `FILTER (WHERE ..)`. Not `avg` over
+//!   decimals: DataFusion truncates the last digit, Spark rounds half up;
+//! - window functions `row_number`, `rank`, `dense_rank`, and `count`, `sum`,
+//!   `min`, `max`, `avg` (as above) over the default frame or a `ROWS` frame.
+//!
+//! Sort keys always carry `NULLS FIRST` or `NULLS LAST` (the engines'
+//! defaults differ) and, like grouping, join and partition keys, must be
+//! comparable.
+
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{Column, DFSchema, ScalarValue};
+use datafusion::logical_expr::expr::{
+    AggregateFunction, AggregateFunctionParams, Alias, Case, InList, Like, ScalarFunction,
+    WindowFunction, WindowFunctionParams,
+};
+use datafusion::logical_expr::{
+    Between, BinaryExpr, Cast, Expr, ExprSchemable, Operator, SortExpr, WindowFrame,
+    WindowFrameBound, WindowFrameUnits, WindowFunctionDefinition,
+};
+
+use super::{literal, quote_identifier, string_literal};
+
+/// Renders a filter for the `WHERE` clause of a scan of a table with
+/// `schema`, if Spark evaluates it exactly as DataFusion does.
+pub fn filter(expr: &Expr, schema: &DFSchema) -> Option<String> {
+    // Columns reach a scan qualified by the query's name for the table; the
+    // table's own schema knows them unqualified.
+    let unqualified = expr
+        .clone()
+        .transform(|expr| {
+            Ok(match expr {
+                Expr::Column(column) => {
+                    Transformed::yes(Expr::Column(Column::new_unqualified(column.name)))
+                }
+                other => Transformed::no(other),
+            })
+        })
+        .ok()?
+        .data;
+    let column = |column: &Column| {
+        schema.field_with_unqualified_name(&column.name).ok()?;
+        Some(quote_identifier(&column.name))
+    };
+    ExprRenderer::new(schema, &column).predicate(&unqualified)
+}
+
+/// Whether values of `data_type` compare, group and sort the same way in
+/// both engines.
+pub fn is_comparable(data_type: &DataType) -> bool {
+    data_type.is_integer()
+        || matches!(
+            data_type,
+            DataType::Decimal128(..)
+                | DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+                | DataType::Binary
+                | DataType::LargeBinary
+                | DataType::BinaryView
+                | DataType::Boolean
+                | DataType::Date32
+                | DataType::Timestamp(TimeUnit::Microsecond, _)
+                | DataType::Null
+        )
+}
+
+/// Renders expressions over one input (`schema`), whose columns appear in
+/// the generated SQL as `column` says.
+pub(crate) struct ExprRenderer<'a> {
+    schema: &'a DFSchema,
+    column: &'a dyn Fn(&Column) -> Option<String>,
+}
+
+impl<'a> ExprRenderer<'a> {
+    /// A renderer for expressions over `schema`.
+    pub(crate) fn new(schema: &'a DFSchema, column: &'a dyn Fn(&Column) -> Option<String>) -> Self {
+        Self { schema, column }
+    }
+
+    /// A boolean expression.
+    pub(crate) fn predicate(&self, expr: &Expr) -> Option<String> {
+        (self.type_of(expr)? == DataType::Boolean).then(|| self.value(expr))?
+    }
+
+    /// A grouping, join or partition key.
+    pub(crate) fn key(&self, expr: &Expr) -> Option<String> {
+        is_comparable(&self.type_of(expr)?).then(|| self.value(expr))?
+    }
+
+    /// A sort key with its direction and explicit null placement.
+    pub(crate) fn sort(&self, sort: &SortExpr) -> Option<String> {
+        Some(format!(
+            "{} {} NULLS {}",
+            self.key(&sort.expr)?,
+            if sort.asc { "ASC" } else { "DESC" },
+            if sort.nulls_first { "FIRST" } else { "LAST" }
+        ))
+    }
+
+    /// Any expression on the allow-list.
+    pub(crate) fn value(&self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Column(column) => (self.column)(column),
+            Expr::Literal(value, _) => literal(value),
+            Expr::Alias(Alias { expr, .. }) => self.value(expr),
+            Expr::Cast(Cast { expr: inner, field }) => {
+                let from = self.type_of(inner)?;
+                if &from == field.data_type() {
+                    return self.value(inner);
+                }
+                let spark_type = exact_cast(&from, field.data_type())?;
+                Some(format!("CAST({} AS {spark_type})", self.value(inner)?))
+            }
+            Expr::BinaryExpr(binary) => self.binary(binary),
+            Expr::Negative(inner) => {
+                numeric(&self.type_of(inner)?).then_some(())?;
+                Some(format!("(- {})", self.value(inner)?))
+            }
+            Expr::Not(inner) => Some(format!("(NOT {})", self.predicate(inner)?)),
+            Expr::IsNull(inner) => Some(format!("({} IS NULL)", self.value(inner)?)),
+            Expr::IsNotNull(inner) => Some(format!("({} IS NOT NULL)", self.value(inner)?)),
+            Expr::IsTrue(inner) => Some(format!("({} <=> TRUE)", self.predicate(inner)?)),
+            Expr::IsFalse(inner) => Some(format!("({} <=> FALSE)", self.predicate(inner)?)),
+            Expr::IsNotTrue(inner) => Some(format!("(NOT ({} <=> TRUE))", self.predicate(inner)?)),
+            Expr::IsNotFalse(inner) => {
+                Some(format!("(NOT ({} <=> FALSE))", self.predicate(inner)?))
+            }
+            Expr::IsUnknown(inner) => Some(format!("({} IS NULL)", self.predicate(inner)?)),
+            Expr::IsNotUnknown(inner) => Some(format!("({} IS NOT NULL)", self.predicate(inner)?)),
+            Expr::Between(Between {
+                expr,
+                negated,
+                low,
+                high,
+            }) => Some(format!(
+                "({} {}BETWEEN {} AND {})",
+                self.key(expr)?,
+                if *negated { "NOT " } else { "" },
+                self.key(low)?,
+                self.key(high)?
+            )),
+            Expr::InList(InList {
+                expr,
+                list,
+                negated,
+            }) => {
+                let items = list
+                    .iter()
+                    .map(|item| self.key(item))
+                    .collect::<Option<Vec<_>>>()?;
+                Some(format!(
+                    "({} {}IN ({}))",
+                    self.key(expr)?,
+                    if *negated { "NOT " } else { "" },
+                    items.join(", ")
+                ))
+            }
+            Expr::Like(like) => self.like(like),
+            Expr::Case(case) => self.case(case),
+            Expr::ScalarFunction(function) => self.function(function),
+            _ => None,
+        }
+    }
+
+    fn binary(&self, BinaryExpr { left, op, right }: &BinaryExpr) -> Option<String> {
+        let operands = |render: fn(&Self, &Expr) -> Option<String>| {
+            Some((render(self, left)?, render(self, right)?))
+        };
+        match op {
+            Operator::And | Operator::Or => {
+                let (l, r) = operands(Self::predicate)?;
+                Some(format!("({l} {op} {r})"))
+            }
+            Operator::Eq
+            | Operator::NotEq
+            | Operator::Lt
+            | Operator::LtEq
+            | Operator::Gt
+            | Operator::GtEq => {
+                let (l, r) = operands(Self::key)?;
+                Some(format!("({l} {op} {r})"))
+            }
+            Operator::IsNotDistinctFrom => {
+                let (l, r) = operands(Self::key)?;
+                Some(format!("({l} <=> {r})"))
+            }
+            Operator::IsDistinctFrom => {
+                let (l, r) = operands(Self::key)?;
+                Some(format!("(NOT ({l} <=> {r}))"))
+            }
+            Operator::Plus | Operator::Minus | Operator::Multiply => {
+                let result = self.type_of(&Expr::BinaryExpr(BinaryExpr::new(
+                    left.clone(),
+                    *op,
+                    right.clone(),
+                )));
+                let spark = spark_arithmetic_type(*op, &self.type_of(left)?, &self.type_of(right)?);
+                (spark.is_some() && spark == result).then_some(())?;
+                let (l, r) = operands(Self::value)?;
+                Some(format!("({l} {op} {r})"))
+            }
+            Operator::StringConcat => {
+                let is_string = |expr: &Expr| {
+                    matches!(
+                        self.type_of(expr),
+                        Some(DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+                    )
+                };
+                (is_string(left) && is_string(right)).then_some(())?;
+                let (l, r) = operands(Self::value)?;
+                Some(format!("({l} || {r})"))
+            }
+            _ => None,
+        }
+    }
+
+    /// `LIKE` with a pattern both engines read the same way.
+    fn like(&self, like: &Like) -> Option<String> {
+        let Like {
+            negated,
+            expr,
+            pattern,
+            escape_char,
+            case_insensitive,
+        } = like;
+        if *case_insensitive || !matches!(escape_char, None | Some('\\')) {
+            return None;
+        }
+        let Expr::Literal(value, _) = pattern.as_ref() else {
+            return None;
+        };
+        let pattern_text = value.try_as_str()??;
+        if !escapes_are_portable(pattern_text) {
+            return None;
+        }
+        Some(format!(
+            "({} {}LIKE {})",
+            self.key(expr)?,
+            if *negated { "NOT " } else { "" },
+            string_literal(pattern_text)
+        ))
+    }
+
+    fn case(&self, case: &Case) -> Option<String> {
+        let mut sql = String::from("(CASE");
+        if let Some(base) = &case.expr {
+            sql.push(' ');
+            sql.push_str(&self.key(base)?);
+        }
+        for (when, then) in &case.when_then_expr {
+            let when = match case.expr {
+                Some(_) => self.key(when)?,
+                None => self.predicate(when)?,
+            };
+            sql.push_str(&format!(" WHEN {when} THEN {}", self.value(then)?));
+        }
+        if let Some(otherwise) = &case.else_expr {
+            sql.push_str(&format!(" ELSE {}", self.value(otherwise)?));
+        }
+        sql.push_str(" END)");
+        Some(sql)
+    }
+
+    fn function(&self, function: &ScalarFunction) -> Option<String> {
+        let args = &function.args;
+        match function.name() {
+            "coalesce" if !args.is_empty() => {
+                // Spark widens mixed argument types its own way: only one type.
+                let first = self.type_of(&args[0])?;
+                let mut rendered = Vec::with_capacity(args.len());
+                for arg in args {
+                    (self.type_of(arg)? == first).then_some(())?;
+                    rendered.push(self.value(arg)?);
+                }
+                Some(format!("coalesce({})", rendered.join(", ")))
+            }
+            "abs" if args.len() == 1 => {
+                let data_type = self.type_of(&args[0])?;
+                (data_type.is_signed_integer() || matches!(data_type, DataType::Decimal128(..)))
+                    .then_some(())?;
+                Some(format!("abs({})", self.value(&args[0])?))
+            }
+            _ => None,
+        }
+    }
+
+    /// An aggregate function call (possibly aliased) for a `SELECT` list.
+    pub(crate) fn aggregate(&self, expr: &Expr) -> Option<String> {
+        match expr {
+            Expr::Alias(Alias { expr, .. }) => self.aggregate(expr),
+            Expr::AggregateFunction(AggregateFunction { func, params }) => {
+                let AggregateFunctionParams {
+                    args,
+                    distinct,
+                    filter,
+                    order_by,
+                    null_treatment,
+                } = params;
+                if !order_by.is_empty() || null_treatment.is_some() {
+                    return None;
+                }
+                let call = self.aggregate_call(func.name(), args, *distinct)?;
+                Some(match filter {
+                    Some(filter) => format!("{call} FILTER (WHERE {})", self.predicate(filter)?),
+                    None => call,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// `name(args)` for the aggregates Spark computes as DataFusion does.
+    fn aggregate_call(&self, name: &str, args: &[Expr], distinct: bool) -> Option<String> {
+        let types = args
+            .iter()
+            .map(|arg| self.type_of(arg))
+            .collect::<Option<Vec<_>>>()?;
+        let allowed = match (name, types.as_slice()) {
+            ("count", [_, ..]) => !distinct || types.iter().all(is_comparable),
+            ("sum", [t]) => {
+                (t.is_integer() || t.is_floating() || matches!(t, DataType::Decimal128(..)))
+                    && !(distinct && t.is_floating())
+            }
+            ("avg", [t]) => (t.is_integer() || t.is_floating()) && !distinct,
+            ("min" | "max", [t]) => is_comparable(t),
+            _ => false,
+        };
+        if !allowed {
+            return None;
+        }
+        let rendered = args
+            .iter()
+            .map(|arg| self.value(arg))
+            .collect::<Option<Vec<_>>>()?;
+        Some(format!(
+            "{name}({}{})",
+            if distinct { "DISTINCT " } else { "" },
+            rendered.join(", ")
+        ))
+    }
+
+    /// A window function call (possibly aliased) for a `SELECT` list.
+    pub(crate) fn window(&self, expr: &Expr) -> Option<String> {
+        let function = match expr {
+            Expr::Alias(Alias { expr, .. }) => return self.window(expr),
+            Expr::WindowFunction(function) => function.as_ref(),
+            _ => return None,
+        };
+        let WindowFunction { fun, params } = function;
+        let WindowFunctionParams {
+            args,
+            partition_by,
+            order_by,
+            window_frame,
+            filter,
+            null_treatment,
+            distinct,
+        } = params;
+        if filter.is_some() || null_treatment.is_some() || *distinct {
+            return None;
+        }
+        let (call, ranking) = match fun {
+            WindowFunctionDefinition::WindowUDF(udf)
+                if args.is_empty()
+                    && matches!(udf.name(), "row_number" | "rank" | "dense_rank") =>
+            {
+                (format!("{}()", udf.name()), true)
+            }
+            WindowFunctionDefinition::AggregateUDF(udaf) => {
+                (self.aggregate_call(udaf.name(), args, false)?, false)
+            }
+            _ => return None,
+        };
+        let mut over = Vec::new();
+        if !partition_by.is_empty() {
+            let keys = partition_by
+                .iter()
+                .map(|key| self.key(key))
+                .collect::<Option<Vec<_>>>()?;
+            over.push(format!("PARTITION BY {}", keys.join(", ")));
+        }
+        if !order_by.is_empty() {
+            let keys = order_by
+                .iter()
+                .map(|key| self.sort(key))
+                .collect::<Option<Vec<_>>>()?;
+            over.push(format!("ORDER BY {}", keys.join(", ")));
+        }
+        // Ranking functions take no frame in Spark (it rejects any but its own).
+        if !ranking && let Some(frame) = frame(window_frame, !order_by.is_empty())? {
+            over.push(frame);
+        }
+        Some(format!("{call} OVER ({})", over.join(" ")))
+    }
+
+    fn type_of(&self, expr: &Expr) -> Option<DataType> {
+        expr.get_type(self.schema).ok()
+    }
+}
+
+/// The frame clause for a window, `Some(None)` when both engines' default
+/// frame is meant, `None` when Spark cannot express it the same way.
+fn frame(frame: &WindowFrame, ordered: bool) -> Option<Option<String>> {
+    let unbounded = |bound: &WindowFrameBound| match bound {
+        WindowFrameBound::Preceding(value) | WindowFrameBound::Following(value) => value.is_null(),
+        WindowFrameBound::CurrentRow => false,
+    };
+    let whole_partition = unbounded(&frame.start_bound) && unbounded(&frame.end_bound);
+    let to_current_row = unbounded(&frame.start_bound)
+        && matches!(frame.end_bound, WindowFrameBound::CurrentRow)
+        && frame.units == WindowFrameUnits::Range;
+    if to_current_row || (!ordered && whole_partition) {
+        return Some(None);
+    }
+    if frame.units != WindowFrameUnits::Rows {
+        return None;
+    }
+    let bound = |bound: &WindowFrameBound| -> Option<String> {
+        Some(match bound {
+            WindowFrameBound::CurrentRow => "CURRENT ROW".to_string(),
+            WindowFrameBound::Preceding(v) if v.is_null() => "UNBOUNDED PRECEDING".to_string(),
+            WindowFrameBound::Following(v) if v.is_null() => "UNBOUNDED FOLLOWING".to_string(),
+            WindowFrameBound::Preceding(ScalarValue::UInt64(Some(n))) => format!("{n} PRECEDING"),
+            WindowFrameBound::Following(ScalarValue::UInt64(Some(n))) => format!("{n} FOLLOWING"),
+            _ => return None,
+        })
+    };
+    Some(Some(format!(
+        "ROWS BETWEEN {} AND {}",
+        bound(&frame.start_bound)?,
+        bound(&frame.end_bound)?
+    )))
+}
+
+/// Integers, floats and decimals.
+fn numeric(data_type: &DataType) -> bool {
+    data_type.is_integer()
+        || data_type.is_floating()
+        || matches!(data_type, DataType::Decimal128(..))
+}
+
+/// The type Spark gives `left op right` (for `+`, `-`, `*`), when both
+/// operands already have the types DataFusion coerced them to and Spark
+/// computes the same values: equal integer or float types, or decimals whose
+/// result needs at most 38 digits (beyond that Spark trades scale for
+/// precision, DataFusion does not).
+fn spark_arithmetic_type(op: Operator, left: &DataType, right: &DataType) -> Option<DataType> {
+    match (left, right) {
+        (l, r) if l == r && (l.is_signed_integer() || l.is_floating()) => Some(l.clone()),
+        (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) if *s1 >= 0 && *s2 >= 0 => {
+            let (p1, s1, p2, s2) = (*p1 as i32, *s1 as i32, *p2 as i32, *s2 as i32);
+            let (precision, scale) = match op {
+                Operator::Multiply => (p1 + p2 + 1, s1 + s2),
+                _ => {
+                    let scale = s1.max(s2);
+                    (scale + (p1 - s1).max(p2 - s2) + 1, scale)
+                }
+            };
+            (precision <= 38).then_some(DataType::Decimal128(precision as u8, scale as i8))
+        }
+        _ => None,
+    }
+}
+
+/// The Spark type of a cast that keeps every value exactly (no rounding, no
+/// overflow) in both engines: integer widening, integer or decimal to a
+/// decimal with at least as many integer and fraction digits, integer or
+/// `FLOAT` to `DOUBLE` (both round to nearest).
+fn exact_cast(from: &DataType, to: &DataType) -> Option<String> {
+    let integer_digits = |data_type: &DataType| match data_type {
+        DataType::Int8 => Some(3),
+        DataType::Int16 => Some(5),
+        DataType::Int32 => Some(10),
+        DataType::Int64 => Some(19),
+        _ => None,
+    };
+    match (from, to) {
+        (from, to) if from.is_signed_integer() && to.is_signed_integer() => {
+            let widening = from.primitive_width()? < to.primitive_width()?;
+            let name = match to {
+                DataType::Int16 => "SMALLINT",
+                DataType::Int32 => "INT",
+                _ => "BIGINT",
+            };
+            widening.then(|| name.to_string())
+        }
+        (from, DataType::Float64) if from.is_signed_integer() || from == &DataType::Float32 => {
+            Some("DOUBLE".to_string())
+        }
+        (from, DataType::Decimal128(precision, scale)) if *scale >= 0 => {
+            let (from_integer, from_scale) = match from {
+                DataType::Decimal128(p, s) if *s >= 0 => (*p as i16 - *s as i16, *s as i16),
+                other => (integer_digits(other)?, 0),
+            };
+            let fits =
+                (*precision as i16 - *scale as i16) >= from_integer && *scale as i16 >= from_scale;
+            fits.then(|| format!("DECIMAL({precision}, {scale})"))
+        }
+        _ => None,
+    }
+}
+
+/// Whether every `\` in a `LIKE` pattern escapes `%`, `_` or `\`: the only
+/// escapes Spark accepts, and ones DataFusion reads the same way.
+fn escapes_are_portable(pattern: &str) -> bool {
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' && !matches!(chars.next(), Some('%' | '_' | '\\')) {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_escapes_must_be_portable() {
+        assert!(escapes_are_portable(r"a\%b\_c\\"));
+        assert!(!escapes_are_portable(r"a\b"));
+        assert!(!escapes_are_portable("trailing\\"));
+    }
+
+    #[test]
+    fn decimal_arithmetic_only_within_38_digits() {
+        let d = |p, s| DataType::Decimal128(p, s);
+        assert_eq!(
+            spark_arithmetic_type(Operator::Multiply, &d(15, 2), &d(15, 2)),
+            Some(d(31, 4))
+        );
+        assert_eq!(
+            spark_arithmetic_type(Operator::Plus, &d(10, 2), &d(5, 4)),
+            Some(d(13, 4))
+        );
+        assert_eq!(
+            spark_arithmetic_type(Operator::Multiply, &d(20, 2), &d(20, 2)),
+            None
+        );
+        assert_eq!(
+            spark_arithmetic_type(Operator::Plus, &DataType::Int32, &DataType::Int64),
+            None
+        );
+    }
+}
