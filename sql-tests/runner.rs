@@ -7,10 +7,13 @@
 //! - variables `${FIXTURES}` and `${SCRATCH}` (after `control substitution on`);
 //! - for files under `spark/`, catalog `spark`: a Spark Connect server with
 //!   the fixture tables of `spark/fixtures.sql` in namespace `lakefed_slt`
-//!   (created once per run). Each such file runs twice: against Spark
+//!   (created once per run). Each such file runs four times: against Spark
 //!   (`$LAKEFED_TEST_SPARK_URL`, label `spark`) and against Sail
-//!   (`$LAKEFED_TEST_SAIL_URL`, label `sail`); `skipif sail` / `onlyif sail`
-//!   records mark where the two servers differ.
+//!   (`$LAKEFED_TEST_SAIL_URL`, label `sail`), each with federation on
+//!   (label `federated`) and off (`SET lakefed.federation = false`, label
+//!   `unfederated`), so every expected result is checked with and without
+//!   subplan pushdown. `skipif`/`onlyif` records mark where servers or modes
+//!   differ (EXPLAIN output).
 //!
 //! `cargo test --test sqllogictests -- <filter>` runs the files whose path
 //! contains `<filter>`; `-- --complete <filter>` rewrites their expected
@@ -64,10 +67,14 @@ async fn main() -> Result<(), BoxError> {
     } else {
         Vec::new()
     };
-    let mut runs: Vec<(&PathBuf, Option<&SparkServer>)> = Vec::new();
+    let mut runs: Vec<(&PathBuf, Option<SparkRun>)> = Vec::new();
     for file in &files {
         if is_spark_suite(file) {
-            runs.extend(servers.iter().map(|server| (file, Some(server))));
+            for server in &servers {
+                for federated in [true, false] {
+                    runs.push((file, Some(SparkRun { server, federated })));
+                }
+            }
         } else {
             runs.push((file, None));
         }
@@ -76,15 +83,19 @@ async fn main() -> Result<(), BoxError> {
     for (index, (file, server)) in runs.into_iter().enumerate() {
         let scratch = work.path().join(format!("scratch-{index}"));
         std::fs::create_dir_all(&scratch)?;
-        // `--complete` writes the expected results of the first server only.
-        if complete && server.is_some_and(|s| s.label != SPARK_SERVERS[0].0) {
+        // `--complete` writes the expected results of the first run only.
+        if complete
+            && server
+                .as_ref()
+                .is_some_and(|s| s.server.label != SPARK_SERVERS[0].0 || !s.federated)
+        {
             continue;
         }
-        let name = match server {
-            Some(server) => format!("{} [{}]", file.display(), server.label),
+        let name = match &server {
+            Some(run) => format!("{} [{}, {}]", file.display(), run.server.label, run.mode()),
             None => file.display().to_string(),
         };
-        match run_file(file, &fixtures, &scratch, server, complete).await {
+        match run_file(file, &fixtures, &scratch, server.as_ref(), complete).await {
             Ok(()) => {
                 passed += 1;
                 println!("ok   {name}");
@@ -116,6 +127,23 @@ const SPARK_SERVERS: [(&str, &str); 2] = [
 struct SparkServer {
     label: &'static str,
     url: String,
+}
+
+/// One run of a Spark suite: a server, federation on or off.
+struct SparkRun<'a> {
+    server: &'a SparkServer,
+    federated: bool,
+}
+
+impl SparkRun<'_> {
+    /// The run's label for `skipif`/`onlyif`.
+    fn mode(&self) -> &'static str {
+        if self.federated {
+            "federated"
+        } else {
+            "unfederated"
+        }
+    }
 }
 
 /// Every server of `SPARK_SERVERS`; an error (never a skip) when one is not
@@ -172,12 +200,14 @@ async fn run_file(
     file: &Path,
     fixtures: &Path,
     scratch: &Path,
-    server: Option<&SparkServer>,
+    spark: Option<&SparkRun<'_>>,
     complete: bool,
 ) -> Result<(), BoxError> {
     let ctx = lakefed::new_session_context();
-    if let Some(server) = server {
-        ctx.register_spark_connect("spark", &server.url)?;
+    if let Some(run) = spark {
+        ctx.register_spark_connect("spark", &run.server.url)?;
+        ctx.sql(&format!("SET lakefed.federation = {}", run.federated))
+            .await?;
     }
     ctx.register_delta_schema("fx", &fixtures.to_string_lossy(), StorageOptions::default())?;
     ctx.register_delta_schema(
@@ -190,8 +220,9 @@ async fn run_file(
         let ctx = Arc::clone(&ctx);
         async move { Ok(LakefedDb { ctx }) }
     });
-    if let Some(server) = server {
-        runner.add_label(server.label);
+    if let Some(run) = spark {
+        runner.add_label(run.server.label);
+        runner.add_label(run.mode());
     }
     runner.set_var(
         "FIXTURES".to_string(),

@@ -104,9 +104,10 @@ impl OptimizerRule for Federation {
 
 /// Replaces the largest remote subplans of `plan`, top down.
 fn federate(plan: LogicalPlan, count: &mut usize) -> Result<Transformed<LogicalPlan>> {
-    // A scan of a remote table alone is already pushed down at scan level.
-    let worth_it = !matches!(plan, LogicalPlan::TableScan(_)) && !sorted_below(&plan);
-    if worth_it && let Some(query) = render(&plan) {
+    if worth_federating(&plan)
+        && !sorted_below(&plan)
+        && let Some(query) = render(&plan)
+    {
         *count += 1;
         let remote = remote_scan(&plan, query, *count)?;
         let replacement = match plan {
@@ -121,6 +122,25 @@ fn federate(plan: LogicalPlan, count: &mut usize) -> Result<Transformed<LogicalP
         return Ok(Transformed::yes(replacement));
     }
     plan.map_children(|child| federate(child, count))
+}
+
+/// Whether `plan` does more than scan-level pushdown already sends (columns,
+/// filters, limit of one table): a join, an aggregate, a window, a sort, a
+/// `DISTINCT`, a `UNION`, or a computed column.
+fn worth_federating(plan: &LogicalPlan) -> bool {
+    plan.exists(|node| {
+        Ok(match node {
+            LogicalPlan::TableScan(_) | LogicalPlan::Limit(_) | LogicalPlan::SubqueryAlias(_) => {
+                false
+            }
+            LogicalPlan::Projection(projection) => !projection
+                .expr
+                .iter()
+                .all(|expr| matches!(expr.clone().unalias(), Expr::Column(_))),
+            _ => true,
+        })
+    })
+    .unwrap_or(false)
 }
 
 /// Whether `plan` passes on the order of a sort below it (through
