@@ -16,9 +16,14 @@
 //! and nodes above such a sort (a projection dropping the sort key, say) stay
 //! local.
 //!
+//! `avg` over decimals is split into a remote sum and count and a local
+//! division ([`decimal_avg`]): the engines round it differently.
+//!
 //! `SET lakefed.federation = false` turns it off for a session: each remote
 //! table is then read with scan-level pushdown only (projection, filters,
 //! limit), for debugging and for differential tests.
+
+mod decimal_avg;
 
 use std::sync::Arc;
 
@@ -97,9 +102,37 @@ impl OptimizerRule for Federation {
         if !enabled {
             return Ok(Transformed::no(plan));
         }
+        let split = split_decimal_averages(plan)?;
         let mut count = 0;
-        federate(plan, &mut count)
+        let federated = federate(split.data, &mut count)?;
+        Ok(Transformed::new_transformed(
+            federated.data,
+            split.transformed || federated.transformed,
+        ))
     }
+}
+
+/// Splits each aggregate over a remote input whose only obstacle is an `avg`
+/// over decimals (see [`decimal_avg`]).
+fn split_decimal_averages(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
+    plan.transform_up(|node| {
+        let LogicalPlan::Aggregate(aggregate) = &node else {
+            return Ok(Transformed::no(node));
+        };
+        if render(&aggregate.input).is_none() {
+            return Ok(Transformed::no(node));
+        }
+        let split = decimal_avg::split(aggregate.clone())?;
+        let parts_render = matches!(
+            &split.data,
+            LogicalPlan::Projection(projection) if render(&projection.input).is_some()
+        );
+        Ok(if split.transformed && parts_render {
+            split
+        } else {
+            Transformed::no(node)
+        })
+    })
 }
 
 /// Replaces the largest remote subplans of `plan`, top down.
