@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result as DFResult};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -160,7 +160,9 @@ impl ExecutionPlan for SparkScanExec {
 
 /// Gives a batch from Spark the scan's declared schema: the same columns,
 /// with Arrow types that may differ only in naming (list items, map
-/// entries) or string width (`useLargeVarTypes`), cast where they do.
+/// entries), string width (`useLargeVarTypes`), or width of an integer or
+/// decimal (a literal's narrower type), cast where they do. Any other
+/// difference is an error, never a silent conversion.
 fn align(batch: RecordBatch, schema: &SchemaRef) -> DFResult<RecordBatch> {
     if schema.fields().is_empty() {
         let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
@@ -184,6 +186,13 @@ fn align(batch: RecordBatch, schema: &SchemaRef) -> DFResult<RecordBatch> {
         .map(|(column, field)| {
             if column.data_type() == field.data_type() {
                 Ok(column.clone())
+            } else if !same_values(column.data_type(), field.data_type()) {
+                Err(DataFusionError::Execution(format!(
+                    "Spark returned column '{}' as {} where {} was expected; did the table change since the query was planned?",
+                    field.name(),
+                    column.data_type(),
+                    field.data_type()
+                )))
             } else {
                 cast(column, field.data_type()).map_err(|err| {
                     DataFusionError::Execution(format!(
@@ -197,4 +206,29 @@ fn align(batch: RecordBatch, schema: &SchemaRef) -> DFResult<RecordBatch> {
         })
         .collect::<DFResult<Vec<_>>>()?;
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// Whether a cast from `from` to `to` keeps every value: the differences
+/// [`align`] accepts.
+fn same_values(from: &DataType, to: &DataType) -> bool {
+    let strings =
+        |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+    let binaries = |t: &DataType| {
+        matches!(
+            t,
+            DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+        )
+    };
+    let nested = |t: &DataType| t.is_nested();
+    match (from, to) {
+        (DataType::Null, _) => true,
+        (a, b) if strings(a) && strings(b) => true,
+        (a, b) if binaries(a) && binaries(b) => true,
+        (a, b) if a.is_signed_integer() && b.is_signed_integer() => {
+            a.primitive_width() <= b.primitive_width()
+        }
+        (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) => s1 == s2 && p1 <= p2,
+        (DataType::Time64(_), DataType::Time64(_)) => true,
+        (a, b) => nested(a) && nested(b),
+    }
 }

@@ -13,8 +13,8 @@
 //! - `LIKE` with a literal pattern whose only escapes are `\%`, `\_`, `\\`
 //!   (Spark rejects other escapes, DataFusion accepts them);
 //! - `+`, `-`, `*` and unary `-` over integers, floats and decimals, when
-//!   Spark's result type is DataFusion's (decimal precision up to 38, where
-//!   neither engine adjusts the scale). Not `/` or `%`: `int / int`
+//!   both engines compute the exact result at the same scale (see
+//!   `arithmetic_is_exact`). Not `/` or `%`: `int / int`
 //!   truncates in DataFusion and gives a double in Spark, and division by
 //!   zero differs for floats. Integer overflow: Spark (ANSI mode, the default)
 //!   raises `ARITHMETIC_OVERFLOW` where DataFusion wraps around;
@@ -219,9 +219,9 @@ impl<'a> ExprRenderer<'a> {
                     left.clone(),
                     *op,
                     right.clone(),
-                )));
-                let spark = spark_arithmetic_type(*op, &self.type_of(left)?, &self.type_of(right)?);
-                (spark.is_some() && spark == result).then_some(())?;
+                )))?;
+                arithmetic_is_exact(*op, &self.type_of(left)?, &self.type_of(right)?, &result)
+                    .then_some(())?;
                 let (l, r) = operands(Self::value)?;
                 Some(format!("({l} {op} {r})"))
             }
@@ -465,14 +465,16 @@ fn numeric(data_type: &DataType) -> bool {
         || matches!(data_type, DataType::Decimal128(..))
 }
 
-/// The type Spark gives `left op right` (for `+`, `-`, `*`), when both
-/// operands already have the types DataFusion coerced them to and Spark
-/// computes the same values: equal integer or float types, or decimals whose
-/// result needs at most 38 digits (beyond that Spark trades scale for
-/// precision, DataFusion does not).
-fn spark_arithmetic_type(op: Operator, left: &DataType, right: &DataType) -> Option<DataType> {
+/// Whether Spark computes `left op right` (`+`, `-`, `*`; operands already
+/// of the types DataFusion coerced them to) to the same value as DataFusion,
+/// whose result type is `result`: equal integer or float types, or decimals
+/// whose exact result keeps its scale in both engines. DataFusion caps the
+/// precision at 38 and keeps the scale; Spark, past 38 digits, may cut the
+/// scale down to 6 (`allowPrecisionLoss`), so a result of more than 38
+/// digits is sent only when its scale is at most 6.
+fn arithmetic_is_exact(op: Operator, left: &DataType, right: &DataType, result: &DataType) -> bool {
     match (left, right) {
-        (l, r) if l == r && (l.is_signed_integer() || l.is_floating()) => Some(l.clone()),
+        (l, r) if l == r && (l.is_signed_integer() || l.is_floating()) => result == l,
         (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) if *s1 >= 0 && *s2 >= 0 => {
             let (p1, s1, p2, s2) = (*p1 as i32, *s1 as i32, *p2 as i32, *s2 as i32);
             let (precision, scale) = match op {
@@ -482,9 +484,10 @@ fn spark_arithmetic_type(op: Operator, left: &DataType, right: &DataType) -> Opt
                     (scale + (p1 - s1).max(p2 - s2) + 1, scale)
                 }
             };
-            (precision <= 38).then_some(DataType::Decimal128(precision as u8, scale as i8))
+            let datafusion = DataType::Decimal128(precision.min(38) as u8, scale as i8);
+            result == &datafusion && scale <= 38 && (precision <= 38 || scale <= 6)
         }
-        _ => None,
+        _ => false,
     }
 }
 
@@ -550,23 +553,20 @@ mod tests {
     }
 
     #[test]
-    fn decimal_arithmetic_only_within_38_digits() {
+    fn decimal_arithmetic_only_where_spark_keeps_the_scale() {
         let d = |p, s| DataType::Decimal128(p, s);
-        assert_eq!(
-            spark_arithmetic_type(Operator::Multiply, &d(15, 2), &d(15, 2)),
-            Some(d(31, 4))
-        );
-        assert_eq!(
-            spark_arithmetic_type(Operator::Plus, &d(10, 2), &d(5, 4)),
-            Some(d(13, 4))
-        );
-        assert_eq!(
-            spark_arithmetic_type(Operator::Multiply, &d(20, 2), &d(20, 2)),
-            None
-        );
-        assert_eq!(
-            spark_arithmetic_type(Operator::Plus, &DataType::Int32, &DataType::Int64),
-            None
-        );
+        let exact = |op, l, r, result| arithmetic_is_exact(op, &l, &r, &result);
+        assert!(exact(Operator::Multiply, d(15, 2), d(15, 2), d(31, 4)));
+        assert!(exact(Operator::Plus, d(10, 2), d(5, 4), d(13, 4)));
+        // 39 digits: Spark keeps scale 4 (at most 6), as DataFusion does.
+        assert!(exact(Operator::Multiply, d(15, 2), d(23, 2), d(38, 4)));
+        // 61 digits at scale 20: Spark would cut the scale to 6.
+        assert!(!exact(Operator::Multiply, d(30, 10), d(30, 10), d(38, 20)));
+        assert!(!exact(
+            Operator::Plus,
+            DataType::Int32,
+            DataType::Int64,
+            DataType::Int64
+        ));
     }
 }
