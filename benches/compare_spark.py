@@ -70,7 +70,7 @@ class Lakefed:
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError("lakefed exited")
-        seconds, rows, nbytes, wait, decode = line.split()
+        seconds, rows, nbytes, wait, decode = line.split()[:5]
         self.split.setdefault(case, []).append((float(wait), float(decode), int(nbytes)))
         return float(seconds), int(rows)
 

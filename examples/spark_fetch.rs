@@ -2,13 +2,15 @@
 //! benchmark (`benches/compare_spark.py`):
 //!
 //! ```sh
-//! cargo run --release --example spark_fetch -- sc://127.0.0.1:15002
+//! cargo run --release --example spark_fetch -- sc://127.0.0.1:15002 [DELTA_DIR]
 //! ```
 //!
-//! It registers the server as catalog `spark`, prints `ready`, then reads one
-//! DataFusion SQL query per line from stdin, runs it, and prints one line:
-//! wall seconds, rows, Arrow bytes received from Spark, and the seconds spent
-//! waiting on the server and decoding Arrow (summed over the remote scans).
+//! It registers the server as catalog `spark` (and, if given, the Delta
+//! tables under `DELTA_DIR` as schema `lake`), prints `ready`, then reads one
+//! DataFusion SQL statement per line from stdin (`SET` statements included),
+//! runs it, and prints one line: wall seconds, rows, Arrow bytes received
+//! from Spark, and the seconds spent waiting on the server and decoding
+//! Arrow (summed over the remote scans).
 
 use std::io::BufRead;
 use std::sync::Arc;
@@ -26,6 +28,9 @@ async fn main() -> Result<(), BoxError> {
         .ok_or("usage: spark_fetch sc://host:port")?;
     let ctx = lakefed::new_session_context();
     ctx.register_spark_connect("spark", &url)?;
+    if let Some(delta_dir) = std::env::args().nth(2) {
+        ctx.register_delta_schema("lake", &delta_dir, Default::default())?;
+    }
     println!("ready");
     for line in std::io::stdin().lock().lines() {
         let sql = line?;

@@ -3,7 +3,9 @@
 //! lakefed adds sources to a plain DataFusion [`SessionContext`]: Delta Lake
 //! tables read straight from storage (local paths or S3), and, as they land,
 //! Spark Connect, Databricks SQL and Unity Catalog. A query is planned once by
-//! DataFusion; filters, projections and limits reach each source's scan.
+//! DataFusion; filters, projections and limits reach each source's scan, and
+//! [`federation`] sends whole subplans (joins, aggregates, sorts) to the
+//! remote engine that owns their tables.
 //!
 //! ```no_run
 //! use lakefed::SessionContextExt;
@@ -44,7 +46,8 @@ use sources::spark_connect::{
 };
 
 /// A DataFusion session set up for lakefed: `information_schema` on, lakefed's
-/// table functions (`delta_scan`) registered.
+/// table functions (`delta_scan`) registered, [`federation`] and its
+/// `lakefed.*` settings enabled.
 pub fn new_session_context() -> SessionContext {
     let config = SessionConfig::new().with_information_schema(true);
     let ctx = SessionContext::new_with_config(config);

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result as DFResult};
@@ -194,7 +194,11 @@ fn align(batch: RecordBatch, schema: &SchemaRef) -> DFResult<RecordBatch> {
                     field.data_type()
                 )))
             } else {
-                cast(column, field.data_type()).map_err(|err| {
+                let options = CastOptions {
+                    safe: false,
+                    ..Default::default()
+                };
+                cast_with_options(column, field.data_type(), &options).map_err(|err| {
                     DataFusionError::Execution(format!(
                         "Spark returned column '{}' as {} where {} was expected ({err}); did the table change since the query was planned?",
                         field.name(),
@@ -224,8 +228,11 @@ fn same_values(from: &DataType, to: &DataType) -> bool {
         (DataType::Null, _) => true,
         (a, b) if strings(a) && strings(b) => true,
         (a, b) if binaries(a) && binaries(b) => true,
-        (a, b) if a.is_signed_integer() && b.is_signed_integer() => {
+        // Ranking functions: Spark's INT, DataFusion's UINT64 (a negative
+        // value fails the cast).
+        (a, b) if a.is_integer() && b.is_integer() => {
             a.primitive_width() <= b.primitive_width()
+                && (a.is_signed_integer() == b.is_signed_integer() || b == &DataType::UInt64)
         }
         (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) => s1 == s2 && p1 <= p2,
         (DataType::Time64(_), DataType::Time64(_)) => true,

@@ -10,6 +10,11 @@ use spark_connect_proto::{DataType as SparkType, data_type};
 
 use crate::error::{Error, Result};
 
+/// Field metadata marking a Spark `CHAR(n)` column (value: `n`). Spark pads
+/// such values and compares them padded with the other side, so lakefed
+/// never sends a comparison on them (see [`sql::expr`](super::sql::expr)).
+pub const CHAR_LENGTH_KEY: &str = "lakefed.spark.char_length";
+
 /// Spark's defaults for a `DECIMAL` without precision or scale.
 const DEFAULT_DECIMAL: (i32, i32) = (10, 0);
 
@@ -31,13 +36,35 @@ fn struct_fields(fields: &data_type::Struct, time_zone: &str) -> Result<Fields> 
                 .data_type
                 .as_ref()
                 .ok_or_else(|| unsupported(&field.name, &None))?;
-            Ok(Field::new(
+            let arrow = Field::new(
                 &field.name,
                 arrow_type(data_type, time_zone).map_err(|err| in_column(&field.name, err))?,
                 field.nullable,
-            ))
+            );
+            Ok(match char_length(data_type, field.metadata.as_deref()) {
+                Some(length) => arrow
+                    .with_metadata([(CHAR_LENGTH_KEY.to_string(), length.to_string())].into()),
+                None => arrow,
+            })
         })
         .collect()
+}
+
+/// The length of a `CHAR(n)` column: its type, or (in a query's result,
+/// where Spark reports such a column as `STRING`) its field metadata
+/// `{"__CHAR_VARCHAR_TYPE_STRING": "char(n)"}`.
+fn char_length(spark: &SparkType, metadata: Option<&str>) -> Option<i32> {
+    if let Some(Kind::Char(char)) = &spark.kind {
+        return Some(char.length);
+    }
+    let metadata: serde_json::Value = serde_json::from_str(metadata?).ok()?;
+    let declared = metadata.get("__CHAR_VARCHAR_TYPE_STRING")?.as_str()?;
+    declared
+        .strip_prefix("char(")?
+        .strip_suffix(')')?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The Arrow type Spark writes a value of this Spark type as.

@@ -30,7 +30,8 @@
 //!
 //! Sort keys always carry `NULLS FIRST` or `NULLS LAST` (the engines'
 //! defaults differ) and, like grouping, join and partition keys, must be
-//! comparable.
+//! comparable. Nothing compares a Spark `CHAR(n)` column remotely: Spark
+//! pads the other side first.
 
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::tree_node::{Transformed, TreeNode};
@@ -44,6 +45,7 @@ use datafusion::logical_expr::{
     WindowFrameBound, WindowFrameUnits, WindowFunctionDefinition,
 };
 
+use super::super::types::CHAR_LENGTH_KEY;
 use super::{literal, quote_identifier, string_literal};
 
 /// Renders a filter for the `WHERE` clause of a scan of a table with
@@ -108,8 +110,18 @@ impl<'a> ExprRenderer<'a> {
         (self.type_of(expr)? == DataType::Boolean).then(|| self.value(expr))?
     }
 
-    /// A grouping, join or partition key.
+    /// A grouping, join or partition key, or an operand of a comparison.
+    /// Never over a Spark `CHAR(n)` column: Spark compares those padded to
+    /// the longer side (`'ab   ' = 'ab'`), DataFusion compares the values.
     pub(crate) fn key(&self, expr: &Expr) -> Option<String> {
+        let char_column = expr.column_refs().into_iter().any(|column| {
+            self.schema
+                .qualified_field_from_column(column)
+                .is_ok_and(|(_, field)| field.metadata().contains_key(CHAR_LENGTH_KEY))
+        });
+        if char_column {
+            return None;
+        }
         is_comparable(&self.type_of(expr)?).then(|| self.value(expr))?
     }
 
