@@ -42,8 +42,9 @@ fn struct_fields(fields: &data_type::Struct, time_zone: &str) -> Result<Fields> 
                 field.nullable,
             );
             Ok(match char_length(data_type, field.metadata.as_deref()) {
-                Some(length) => arrow
-                    .with_metadata([(CHAR_LENGTH_KEY.to_string(), length.to_string())].into()),
+                Some(length) => {
+                    arrow.with_metadata([(CHAR_LENGTH_KEY.to_string(), length.to_string())].into())
+                }
                 None => arrow,
             })
         })
