@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::common::config::ConfigExtension;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, Result, TableReference, extensions_options};
 use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, Sort};
@@ -103,7 +103,16 @@ impl OptimizerRule for Federation {
             return Ok(Transformed::no(plan));
         }
         let split = split_decimal_averages(plan)?;
+        // Numbered after the scans an earlier optimizer pass made.
         let mut count = 0;
+        split.data.apply(|node| {
+            if let LogicalPlan::TableScan(scan) = node
+                && scan.table_name.table().starts_with("federated_")
+            {
+                count += 1;
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })?;
         let federated = federate(split.data, &mut count)?;
         Ok(Transformed::new_transformed(
             federated.data,
