@@ -349,7 +349,7 @@ impl Generator {
                 q.dialect_specific = true;
                 format!("{a}.k / 2")
             }
-            10 => format!("upper({a}.s)"),
+            10 => format!("{}({a}.s)", self.rng.pick(&["upper", "lower", "length"])),
             11 => format!("{a}.f * 2"),
             12 => format!("{a}.k * {a}.k - {a}.id"),
             13 => format!("CASE {a}.k WHEN 1 THEN {a}.dec ELSE -{a}.dec END"),

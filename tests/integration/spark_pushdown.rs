@@ -309,5 +309,28 @@ async fn random_literals_and_identifiers_round_trip_through_pushdown() {
             failures.push(format!("{sql}\n  got {got:?}"));
         }
     }
+
+    // Unicode case mapping and length, evaluated by Spark in a federated
+    // projection, must be what DataFusion computes (Rust's own mapping).
+    let sql = format!(
+        "SELECT k, upper(v), lower(v), length(v) FROM spark.{NS}.hostile_values ORDER BY k"
+    );
+    let plan = ctx.sql(&sql).await.unwrap().into_optimized_plan().unwrap();
+    assert!(plan.display_indent().to_string().contains(".federated_"));
+    let rows = query(&ctx, &sql).await;
+    for (i, value) in strings.iter().enumerate() {
+        let expected = format!(
+            "{i}|{}|{}|{}",
+            value.to_uppercase(),
+            value.to_lowercase(),
+            value.chars().count()
+        );
+        if rows.get(i) != Some(&expected) {
+            failures.push(format!(
+                "{sql}\n  row {i}: got {:?}, expected {expected:?}",
+                rows.get(i)
+            ));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -18,7 +18,9 @@
 //!   truncates in DataFusion and gives a double in Spark, and division by
 //!   zero differs for floats. Integer overflow: Spark (ANSI mode, the default)
 //!   raises `ARITHMETIC_OVERFLOW` where DataFusion wraps around;
-//! - `abs` over integers and decimals, `||` over strings;
+//! - `abs` over integers and decimals, `||`, `upper`, `lower` and
+//!   `character_length` over strings (Unicode case mapping and code point
+//!   counts, checked against Spark on strings from every plane);
 //! - casts that keep every value exactly (integer widening, integer or
 //!   decimal to a wider decimal, integer or `FLOAT` to `DOUBLE`);
 //! - aggregates `count` (also `DISTINCT`), `sum` and `avg` over integers and
@@ -311,6 +313,20 @@ impl<'a> ExprRenderer<'a> {
                     rendered.push(self.value(arg)?);
                 }
                 Some(format!("coalesce({})", rendered.join(", ")))
+            }
+            // Unicode case mapping and code point counts: checked against
+            // Spark on random strings from every plane (spark_pushdown.rs).
+            "upper" | "lower" | "character_length" if args.len() == 1 => {
+                let is_string = matches!(
+                    self.type_of(&args[0])?,
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                );
+                is_string.then_some(())?;
+                let name = match function.name() {
+                    "character_length" => "char_length",
+                    name => name,
+                };
+                Some(format!("{name}({})", self.value(&args[0])?))
             }
             "abs" if args.len() == 1 => {
                 let data_type = self.type_of(&args[0])?;
