@@ -317,57 +317,44 @@ fn join(join: &Join) -> Option<SparkQuery> {
         conditions.join(" AND ")
     };
 
-    let side = |alias: &str, width: usize, offset: usize| {
-        (0..width)
-            .map(|i| format!("{alias}.{} AS {}", column_name(i), column_name(offset + i)))
-            .collect::<Vec<_>>()
-    };
-    let (keyword, columns, first, second) = match join_type {
-        JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full => {
-            let keyword = match join_type {
-                JoinType::Inner => "INNER JOIN",
-                JoinType::Left => "LEFT OUTER JOIN",
-                JoinType::Right => "RIGHT OUTER JOIN",
-                _ => "FULL OUTER JOIN",
-            };
-            let mut columns = side("l", left_width, 0);
-            columns.extend(side("r", right_width, left_width));
-            (keyword, columns, ("l", &l), ("r", &r))
-        }
-        JoinType::LeftSemi => (
-            "LEFT SEMI JOIN",
-            side("l", left_width, 0),
-            ("l", &l),
-            ("r", &r),
-        ),
-        JoinType::LeftAnti => (
-            "LEFT ANTI JOIN",
-            side("l", left_width, 0),
-            ("l", &l),
-            ("r", &r),
-        ),
-        JoinType::RightSemi => (
-            "LEFT SEMI JOIN",
-            side("r", right_width, 0),
-            ("r", &r),
-            ("l", &l),
-        ),
-        JoinType::RightAnti => (
-            "LEFT ANTI JOIN",
-            side("r", right_width, 0),
-            ("r", &r),
-            ("l", &l),
-        ),
+    // Semi and anti joins keep one side; Spark writes them only as LEFT
+    // joins, so a right one puts its kept side first.
+    let (keyword, left_columns, right_columns, swap) = match join_type {
+        JoinType::Inner => ("INNER JOIN", true, true, false),
+        JoinType::Left => ("LEFT OUTER JOIN", true, true, false),
+        JoinType::Right => ("RIGHT OUTER JOIN", true, true, false),
+        JoinType::Full => ("FULL OUTER JOIN", true, true, false),
+        JoinType::LeftSemi => ("LEFT SEMI JOIN", true, false, false),
+        JoinType::LeftAnti => ("LEFT ANTI JOIN", true, false, false),
+        JoinType::RightSemi => ("LEFT SEMI JOIN", false, true, true),
+        JoinType::RightAnti => ("LEFT ANTI JOIN", false, true, true),
         JoinType::LeftMark | JoinType::RightMark => return None,
     };
+    let mut columns = Vec::new();
+    for (kept, alias, width) in [
+        (left_columns, "l", left_width),
+        (right_columns, "r", right_width),
+    ] {
+        if kept {
+            let offset = columns.len();
+            columns.extend(
+                (0..width)
+                    .map(|i| format!("{alias}.{} AS {}", column_name(i), column_name(offset + i))),
+            );
+        }
+    }
     let columns = if columns.is_empty() {
         "TRUE AS _empty".to_string()
     } else {
         columns.join(", ")
     };
+    let (first, second) = if swap {
+        (format!("({}) AS r", r.sql), format!("({}) AS l", l.sql))
+    } else {
+        (format!("({}) AS l", l.sql), format!("({}) AS r", r.sql))
+    };
     Some(l.with_sql(format!(
-        "SELECT {columns} FROM ({}) AS {} {keyword} ({}) AS {} ON {on}",
-        first.1.sql, first.0, second.1.sql, second.0
+        "SELECT {columns} FROM {first} {keyword} {second} ON {on}"
     )))
 }
 
