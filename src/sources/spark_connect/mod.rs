@@ -26,7 +26,7 @@ pub use client::{ClientOptions, SparkConnectClient};
 pub use connection::{ConnectionString, DEFAULT_PORT, Keepalive, TOKEN_ENV, Transport};
 pub use execute::ExecuteMetrics;
 pub(crate) use query::SparkQueryTable;
-pub use scan::SparkScanExec;
+pub use scan::{SparkScanExec, spark_scans};
 pub use table::{SparkTable, SparkTableName};
 pub use types::{arrow_schema, arrow_type};
 

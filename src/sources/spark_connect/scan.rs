@@ -1,6 +1,7 @@
 //! The physical scan of a Spark table: one Spark SQL statement whose result
 //! streams into DataFusion batch by batch.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -62,6 +63,26 @@ impl SparkScanExec {
     pub fn sql(&self) -> &str {
         &self.sql
     }
+
+    /// The name of the source (the catalog) the scan reads from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+/// The Spark scans of a physical plan, top down: what each remote source is
+/// sent when the plan runs.
+pub fn spark_scans(plan: &Arc<dyn ExecutionPlan>) -> Vec<&SparkScanExec> {
+    let mut scans = Vec::new();
+    let mut pending = vec![plan];
+    while let Some(node) = pending.pop() {
+        let any: &dyn Any = node.as_ref();
+        if let Some(scan) = any.downcast_ref::<SparkScanExec>() {
+            scans.push(scan);
+        }
+        pending.extend(node.children().into_iter().rev());
+    }
+    scans
 }
 
 impl DisplayAs for SparkScanExec {

@@ -1,0 +1,53 @@
+"""lakefed: federated SQL over Delta Lake and Spark Connect, on Apache DataFusion.
+
+>>> import lakefed
+>>> ctx = lakefed.SessionContext()
+>>> ctx.register_delta("orders", "/data/orders")                 # doctest: +SKIP
+>>> ctx.register_spark_connect("spark", "sc://127.0.0.1:15002")  # doctest: +SKIP
+>>> ctx.sql("SELECT count(*) FROM orders WHERE amount > $1", params=[100]).to_pandas()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import atexit
+
+from lakefed._lakefed import (
+    DataFrame,
+    RecordBatchStream,
+    SessionContext,
+    __version__,
+    finish_background_requests,
+)
+from lakefed.errors import (
+    ConfigError,
+    DeltaError,
+    Error,
+    ExecutionError,
+    InvalidArgumentError,
+    NotATableError,
+    PlanError,
+    RemoteError,
+    StorageError,
+    UnreachableError,
+)
+
+# A query cancelled just before the interpreter exits still interrupts its
+# remote operations: give those requests a moment to leave.
+atexit.register(finish_background_requests, 3.0)
+
+__all__ = [
+    "ConfigError",
+    "DataFrame",
+    "DeltaError",
+    "Error",
+    "ExecutionError",
+    "InvalidArgumentError",
+    "NotATableError",
+    "PlanError",
+    "RecordBatchStream",
+    "RemoteError",
+    "SessionContext",
+    "StorageError",
+    "UnreachableError",
+    "__version__",
+]
