@@ -67,7 +67,8 @@ impl RecordBatchStream {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let mut stream = match std::mem::replace(&mut *self.state(), State::Reading) {
+        let previous = std::mem::replace(&mut *self.state(), State::Reading);
+        let mut stream = match previous {
             State::Ready(stream) => stream,
             State::Finished => {
                 *self.state() = State::Finished;

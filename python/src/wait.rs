@@ -68,7 +68,10 @@ where
             }
             Err(_elapsed) => {
                 if let Err(err) = py.check_signals().and_then(|()| on_tick(py)) {
+                    // Wait until the task has dropped what it owned, so the
+                    // remote interrupts are under way when this returns.
                     task.abort();
+                    let _ = py.detach(|| runtime.block_on(task));
                     return Err(err);
                 }
             }

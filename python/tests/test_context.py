@@ -1,0 +1,210 @@
+"""Sessions and sources: constructors, every registration method with its
+options, and clear exceptions for bad arguments and bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable
+
+import lakefed
+
+
+def test_register_delta_reads_latest_or_a_pinned_version(delta_dir):
+    path = os.path.join(delta_dir, "orders")
+    ctx = lakefed.SessionContext()
+    ctx.register_delta("latest", path)
+    ctx.register_delta("v0", path, version=0)
+    assert ctx.sql("SELECT count(*) AS n FROM latest").to_arrow().column("n").to_pylist() == [3]
+    assert ctx.sql("SELECT count(*) AS n FROM v0").to_arrow().column("n").to_pylist() == [2]
+
+
+def test_register_delta_at_a_timestamp(delta_dir):
+    path = os.path.join(delta_dir, "orders")
+    history = {entry["version"]: entry["timestamp"] for entry in DeltaTable(path).history()}
+    first_commit = dt.datetime.fromtimestamp(history[0] / 1000, tz=dt.timezone.utc)
+    ctx = lakefed.SessionContext()
+    ctx.register_delta("then", path, timestamp=first_commit)
+    assert ctx.sql("SELECT count(*) AS n FROM then").to_arrow().column("n").to_pylist() == [2]
+    with pytest.raises(lakefed.InvalidArgumentError, match="timezone-aware"):
+        ctx.register_delta("bad", path, timestamp=dt.datetime(2024, 1, 1))
+    with pytest.raises(lakefed.InvalidArgumentError, match="not both"):
+        ctx.register_delta("bad", path, version=0, timestamp=first_commit)
+    with pytest.raises(lakefed.InvalidArgumentError, match="version must be 0 or more"):
+        ctx.register_delta("bad", path, version=-1)
+
+
+def test_register_delta_schema_finds_tables_under_a_prefix(delta_dir):
+    ctx = lakefed.SessionContext()
+    ctx.register_delta_schema("lake", delta_dir, storage_options={})
+    assert ctx.sql("SELECT count(*) AS n FROM lake.orders").to_arrow().column("n").to_pylist() == [3]
+    assert ctx.sql("SELECT count(*) AS n FROM lake.types").to_arrow().column("n").to_pylist() == [3]
+
+
+def test_create_table_as_writes_a_delta_table(tmp_path):
+    ctx = lakefed.SessionContext()
+    ctx.register_delta_schema("lake", str(tmp_path))
+    ctx.sql("CREATE TABLE lake.squares AS SELECT v, v * v AS sq FROM generate_series(1, 5) AS t(v)")
+    assert DeltaTable(str(tmp_path / "squares")).to_pyarrow_table().num_rows == 5
+    assert ctx.sql("SELECT sum(sq) AS s FROM lake.squares").to_arrow().column("s").to_pylist() == [55]
+
+
+def test_from_config_attaches_every_source(delta_dir, tmp_path):
+    config = tmp_path / "lakefed.toml"
+    config.write_text(
+        f"""
+[sources.orders]
+kind = "delta"
+url = "{os.path.join(delta_dir, 'orders')}"
+
+[sources.lake]
+kind = "delta"
+url = "{delta_dir}"
+layout = "schema"
+"""
+    )
+    ctx = lakefed.SessionContext.from_config(str(config))
+    assert ctx.sql("SELECT count(*) AS n FROM orders").to_arrow().column("n").to_pylist() == [3]
+    assert ctx.sql("SELECT count(*) AS n FROM lake.types").to_arrow().column("n").to_pylist() == [3]
+    other = lakefed.SessionContext()
+    other.register_config(config)  # a pathlib.Path works too
+    assert other.table("orders").count() == 3
+
+
+def test_a_bad_config_names_the_file_and_field(tmp_path):
+    config = tmp_path / "lakefed.toml"
+    config.write_text('[sources.x]\nkind = "delta"\nurl = "/data"\nbogus = 1\n')
+    with pytest.raises(lakefed.ConfigError, match="bogus") as err:
+        lakefed.SessionContext.from_config(str(config))
+    assert "lakefed.toml" in str(err.value)
+    with pytest.raises(lakefed.ConfigError):
+        lakefed.SessionContext.from_config(str(tmp_path / "missing.toml"))
+
+
+def test_not_a_table_and_bad_locations(tmp_path):
+    ctx = lakefed.SessionContext()
+    with pytest.raises(lakefed.NotATableError, match="not a Delta table"):
+        ctx.register_delta("t", str(tmp_path))
+    with pytest.raises(lakefed.InvalidArgumentError):
+        ctx.register_delta("t", "ftp://example.com/table")
+    with pytest.raises(lakefed.InvalidArgumentError, match="unknown storage option 'endpiont'"):
+        ctx.register_delta_schema("lake", str(tmp_path), storage_options={"endpiont": "http://x"})
+
+
+def test_sql_errors_are_plan_errors_with_the_engine_message(ctx):
+    with pytest.raises(lakefed.PlanError, match="SELEC"):
+        ctx.sql("SELEC 1")
+    with pytest.raises(lakefed.PlanError, match="nope"):
+        ctx.sql("SELECT * FROM nope")
+    with pytest.raises(lakefed.PlanError):
+        ctx.sql("SELECT missing_column FROM orders")
+    assert issubclass(lakefed.PlanError, lakefed.Error)
+
+
+def test_execution_errors_are_execution_errors(ctx):
+    df = ctx.sql("SELECT CAST(name AS INT) FROM types")
+    with pytest.raises(lakefed.ExecutionError):
+        df.to_arrow()
+    # The session stays usable.
+    assert ctx.sql("SELECT 1 AS one").to_arrow().column("one").to_pylist() == [1]
+
+
+def test_bad_argument_types_raise_type_errors(ctx):
+    with pytest.raises(TypeError):
+        ctx.sql(42)
+    with pytest.raises(TypeError, match="params must be a list, a tuple or a dict"):
+        ctx.sql("SELECT $1", params="x")
+    with pytest.raises(TypeError, match=r"cannot bind parameter \$1"):
+        ctx.sql("SELECT $1", params=[object()])
+    with pytest.raises(TypeError, match="parameter names must be str"):
+        ctx.sql("SELECT $1", params={1: 2})
+    with pytest.raises(TypeError):
+        ctx.register_delta("t", None)
+    with pytest.raises(TypeError):
+        ctx.register_delta("t", "/x", 1)  # version is keyword-only
+    with pytest.raises(lakefed.PlanError):
+        ctx.sql("SELECT $1 + $2", params=[1]).to_arrow()
+
+
+def test_register_spark_connect_validates_url_and_options():
+    ctx = lakefed.SessionContext()
+    with pytest.raises(lakefed.InvalidArgumentError, match="sc://"):
+        ctx.register_spark_connect("s", "http://127.0.0.1:15002")
+    with pytest.raises(lakefed.InvalidArgumentError, match="connect_timeout"):
+        ctx.register_spark_connect("s", "sc://127.0.0.1:1", connect_timeout=-1)
+    with pytest.raises(lakefed.InvalidArgumentError, match="request_timeout"):
+        ctx.register_spark_connect("s", "sc://127.0.0.1:1", request_timeout="soon")
+    # Registering sends nothing: a server that is down fails at the first query.
+    ctx.register_spark_connect(
+        "down",
+        "sc://127.0.0.1:1",
+        catalog="spark_catalog",
+        connect_timeout=dt.timedelta(seconds=1),
+        request_timeout=2,
+        max_retries=0,
+        initial_backoff=0.01,
+        max_backoff=0.1,
+    )
+    started = time.monotonic()
+    with pytest.raises(lakefed.UnreachableError) as err:
+        ctx.sql("SELECT * FROM down.ns.t")
+    assert time.monotonic() - started < 30
+    assert isinstance(err.value, ConnectionError)
+    assert "127.0.0.1:1" in err.value.endpoint
+
+
+def test_progress_reports_rows_and_bytes(monkeypatch, delta_dir):
+    from lakefed import _progress
+
+    calls = []
+
+    class Recorder:
+        def update(self, rows, nbytes, seconds):
+            calls.append(("update", rows, nbytes, seconds))
+
+        def close(self):
+            calls.append(("close",))
+
+    monkeypatch.setattr(_progress, "reporter", lambda: Recorder())
+    ctx = lakefed.SessionContext(progress=True)
+    # Slow enough for several ticks of 100 ms, whatever the machine.
+    df = ctx.sql("SELECT count(*) FROM generate_series(1, 100000000) AS t(v) WHERE v % 7 = 3")
+    assert df.to_arrow().num_rows == 1
+    assert calls[-1] == ("close",)
+    updates = [call for call in calls if call[0] == "update"]
+    assert updates, "no progress reported"
+    assert [call[3] for call in updates] == sorted(call[3] for call in updates)
+
+    calls.clear()
+    quiet = lakefed.SessionContext(progress=False)
+    quiet.sql("SELECT 1").to_arrow()
+    assert calls == []
+
+
+def test_terminal_progress_line_is_written_then_cleared():
+    import io
+
+    from lakefed._progress import TerminalProgress, describe
+
+    out = io.StringIO()
+    progress = TerminalProgress(out)
+    progress.update(10, 100, 0.5)  # too early: nothing
+    assert out.getvalue() == ""
+    progress.update(12345, 3_200_000, 4.1)
+    assert "12,345 rows, 3.2 MB, 4.1 s" in out.getvalue()
+    progress.close()
+    assert out.getvalue().endswith("\r")
+    assert describe(1, 999, 0) == "1 rows, 999 B, 0.0 s"
+
+
+def test_type_of_errors_hierarchy():
+    assert issubclass(lakefed.InvalidArgumentError, ValueError)
+    assert issubclass(lakefed.UnreachableError, ConnectionError)
+    for name in lakefed.errors.__all__:
+        assert issubclass(getattr(lakefed, name), lakefed.Error)
+    assert isinstance(lakefed.__version__, str)
+    assert pa.__version__
