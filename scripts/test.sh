@@ -3,7 +3,8 @@
 # and integration tests (S3 against a real S3-compatible server on loopback,
 # Spark Connect against real local Spark 4.3 servers, one requiring a token),
 # the sqllogictest suites (the Spark ones against Spark and against Sail),
-# and a build of the benchmarks.
+# a build of the benchmarks, and the Python package (pip-installed into a
+# virtualenv, its pytest suite and the example notebook).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$LAKEFED_ROOT"
@@ -39,12 +40,13 @@ export LAKEFED_TEST_SPARK_AUTH_URL
 LAKEFED_TEST_SAIL_URL="$("$LAKEFED_ROOT/scripts/sail-server.sh" start)"
 export LAKEFED_TEST_SAIL_URL
 
-cargo fmt --check
-cargo clippy --all-targets -- -D warnings
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
 # The optional object stores must keep compiling.
 cargo check --features azure,gcs
 cargo test --benches --examples --no-run
 cargo test --doc
-# Last: unit, integration and sqllogictest suites (the runner's closing line
-# is "sqllogictest: N passed, N failed").
+# Unit, integration and sqllogictest suites (the runner's closing line is
+# "sqllogictest: N passed, N failed"), then the Python package's tests.
 cargo test --lib --bins --tests
+"$LAKEFED_ROOT/scripts/test-python.sh"
