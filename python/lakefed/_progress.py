@@ -36,7 +36,7 @@ def describe(rows: int, nbytes: int, seconds: float) -> str:
             break
         size /= 1000
     amount = f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-    return f"{rows:,} rows, {amount}, {seconds:.1f} s"
+    return f"{rows:,} row{'' if rows == 1 else 's'}, {amount}, {seconds:.1f} s"
 
 
 class _Throttled:

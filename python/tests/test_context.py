@@ -198,7 +198,7 @@ def test_terminal_progress_line_is_written_then_cleared():
     assert "12,345 rows, 3.2 MB, 4.1 s" in out.getvalue()
     progress.close()
     assert out.getvalue().endswith("\r")
-    assert describe(1, 999, 0) == "1 rows, 999 B, 0.0 s"
+    assert describe(1, 999, 0) == "1 row, 999 B, 0.0 s"
 
 
 def test_type_of_errors_hierarchy():
