@@ -18,36 +18,18 @@ from lakefed._lakefed import (
     __version__,
     finish_background_requests,
 )
-from lakefed.errors import (
-    ConfigError,
-    DeltaError,
-    Error,
-    ExecutionError,
-    InvalidArgumentError,
-    NotATableError,
-    PlanError,
-    RemoteError,
-    StorageError,
-    UnreachableError,
-)
+from lakefed import errors
+from lakefed.errors import *  # noqa: F403 (the exception classes)
 
 # A query cancelled just before the interpreter exits still interrupts its
 # remote operations: give those requests a moment to leave.
 atexit.register(finish_background_requests, 3.0)
 
 __all__ = [
-    "ConfigError",
     "DataFrame",
-    "DeltaError",
-    "Error",
-    "ExecutionError",
-    "InvalidArgumentError",
-    "NotATableError",
-    "PlanError",
     "RecordBatchStream",
-    "RemoteError",
     "SessionContext",
-    "StorageError",
-    "UnreachableError",
     "__version__",
+    "errors",
+    *errors.__all__,
 ]
