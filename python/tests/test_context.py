@@ -208,3 +208,33 @@ def test_type_of_errors_hierarchy():
         assert issubclass(getattr(lakefed, name), lakefed.Error)
     assert isinstance(lakefed.__version__, str)
     assert pa.__version__
+
+
+def test_notebook_progress_updates_one_output_then_empties_it(monkeypatch):
+    import IPython.display
+
+    from lakefed._progress import NotebookProgress
+
+    shown = []
+
+    class Handle:
+        def update(self, content):
+            shown.append(("update", content.data))
+
+    def display(content, display_id):
+        assert display_id is True
+        shown.append(("display", content.data))
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    progress = NotebookProgress()
+    progress.update(5, 10, 0.2)  # too early: nothing
+    progress.update(1000, 2_000_000, 1.5)
+    progress.update(2000, 4_000_000, 1.6)  # within the refresh interval: skipped
+    progress.update(3000, 6_000_000, 2.0)
+    progress.close()
+    assert shown == [
+        ("display", "<small>lakefed: 1,000 rows, 2.0 MB, 1.5 s</small>"),
+        ("update", "<small>lakefed: 3,000 rows, 6.0 MB, 2.0 s</small>"),
+        ("update", ""),
+    ]
