@@ -102,6 +102,7 @@ def spark():
             (2, NULL, NULL, NULL, NULL, NULL, NULL)
             AS t(id, price, ts, ntz, tags, point, attrs)""",
         f"CREATE VIEW {SPARK_NS}.endless AS SELECT id FROM range(100000000000)",
+        f"CREATE VIEW {SPARK_NS}.numbers AS SELECT id FROM range(10000000)",
     ]:
         session.sql(statement).collect()
     yield session
