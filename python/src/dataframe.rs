@@ -62,28 +62,18 @@ impl DataFrame {
         .filter(|reporter| !reporter.is_none());
         let started = Instant::now();
         let report = |_: Python<'_>| -> PyResult<()> {
-            match &reporter {
-                Some(reporter) => {
-                    let (rows, bytes) = counters.get();
-                    let seconds = started.elapsed().as_secs_f64();
-                    reporter.call_method1("update", (rows, bytes, seconds))?;
-                    Ok(())
-                }
-                None => Ok(()),
+            if let Some(reporter) = &reporter {
+                let (rows, bytes) = counters.get();
+                let seconds = started.elapsed().as_secs_f64();
+                reporter.call_method1("update", (rows, bytes, seconds))?;
             }
+            Ok(())
         };
         let result = wait_for_with(py, run, report);
         if let Some(reporter) = &reporter {
             reporter.call_method0("close")?;
         }
         result?.map_err(errors::from_datafusion)
-    }
-
-    fn to_table<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (schema, batches) = self.collect(py)?;
-        Table::try_new(batches, schema)
-            .map_err(|err| errors::from_datafusion(err.into()))?
-            .into_pyarrow(py)
     }
 }
 
@@ -97,17 +87,20 @@ impl DataFrame {
 
     /// Runs the query; its whole result as a `pyarrow.Table`.
     fn to_arrow<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.to_table(py)
+        let (schema, batches) = self.collect(py)?;
+        Table::try_new(batches, schema)
+            .map_err(|err| errors::from_datafusion(err.into()))?
+            .into_pyarrow(py)
     }
 
     /// Runs the query; its whole result as a `pandas.DataFrame`.
     fn to_pandas<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.to_table(py)?.call_method0("to_pandas")
+        self.to_arrow(py)?.call_method0("to_pandas")
     }
 
     /// Runs the query; its whole result as a `polars.DataFrame`.
     fn to_polars<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let table = self.to_table(py)?;
+        let table = self.to_arrow(py)?;
         py.import("polars")?.call_method1("from_arrow", (table,))
     }
 

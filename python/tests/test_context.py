@@ -7,7 +7,6 @@ import datetime as dt
 import os
 import time
 
-import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
@@ -207,7 +206,6 @@ def test_type_of_errors_hierarchy():
     for name in lakefed.errors.__all__:
         assert issubclass(getattr(lakefed, name), lakefed.Error)
     assert isinstance(lakefed.__version__, str)
-    assert pa.__version__
 
 
 def test_notebook_progress_updates_one_output_then_empties_it(monkeypatch):

@@ -3,7 +3,6 @@ failing cell fails the test."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat
@@ -24,4 +23,3 @@ def test_example_notebook_runs_every_cell(monkeypatch, tmp_path):
     html = [output["data"]["text/html"] for output in outputs if "text/html" in output.get("data", {})]
     assert any("SQL sent to <code>spark</code>" in page for page in html), "no lakefed preview shown"
     assert any("lakefed matches Spark" in str(output.get("data", {})) for output in outputs)
-    assert os.path.exists(NOTEBOOK)
