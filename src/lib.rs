@@ -25,6 +25,7 @@ mod error;
 pub mod federation;
 mod runtime;
 mod secret;
+pub mod semantics;
 pub mod sources;
 
 use std::sync::Arc;
@@ -47,12 +48,14 @@ use sources::spark_connect::{
 
 /// A DataFusion session set up for lakefed: `information_schema` on, lakefed's
 /// table functions (`delta_scan`) registered, [`federation`] and its
-/// `lakefed.*` settings enabled.
+/// `lakefed.*` settings enabled, and lakefed's local [`semantics`]
+/// (overflow is an error) installed.
 pub fn new_session_context() -> SessionContext {
     let config = SessionConfig::new().with_information_schema(true);
     let ctx = SessionContext::new_with_config(config);
     ctx.register_lakefed_functions();
     federation::enable_federation(&ctx);
+    semantics::install(&ctx);
     ctx
 }
 
@@ -131,6 +134,7 @@ impl SessionContextExt for SessionContext {
         let url = parse_location(location)?;
         let table = DeltaTableProvider::try_open(&url, &options, version).await?;
         self.register_table(name, Arc::new(table))?;
+        semantics::install(self);
         Ok(())
     }
 
@@ -153,6 +157,7 @@ impl SessionContextExt for SessionContext {
             Error::InvalidArgument(format!("the default catalog '{catalog_name}' is missing"))
         })?;
         catalog.register_schema(name, Arc::new(schema))?;
+        semantics::install(self);
         Ok(())
     }
 
@@ -166,6 +171,7 @@ impl SessionContextExt for SessionContext {
         let catalog = SparkCatalog::new(client, name, options.catalog);
         self.register_catalog(name, Arc::new(catalog));
         federation::enable_federation(self);
+        semantics::install(self);
         Ok(())
     }
 

@@ -5,14 +5,17 @@
 //! pushed, so a renderer that silently stops pushing fails too.
 //!
 //! Literals and identifiers with quotes, backticks, backslashes, newlines,
-//! comment markers and unicode make a round trip through real Spark queries:
-//! a fixed list straight through the renderer, and random ones (a property
-//! test) through lakefed's pushdown and federation.
+//! comment markers, unicode and Spark's variable references (`${env:HOME}`,
+//! which Spark substitutes in SQL text, inside quotes too) make a round trip
+//! through real Spark queries: a fixed list straight through the renderer,
+//! and random ones (a property test) through lakefed's pushdown and
+//! federation.
 
 use std::sync::Arc;
 
 use datafusion::datasource::MemTable;
 use datafusion::physical_plan::displayable;
+use lakefed::sources::spark_connect::SparkConnectClient;
 use lakefed::sources::spark_connect::sql::{quote_identifier, string_literal};
 
 use crate::spark_env::{NS, client, context, format_rows, query};
@@ -146,8 +149,40 @@ async fn filters_give_the_same_rows_pushed_down_or_not() {
 /// comment markers, newlines, NUL, unicode.
 fn hostile_strings() -> Vec<String> {
     let pieces = [
-        "'", "''", "\"", "`", "``", "\\", "\\'", "\\\\", "\\n", "\\u0041", "%", "_", "--", "/*",
-        "*/", ";", "\n", "\r\n", "\t", "\0", "é", "✓", "𝄞", "$1", "?", ":name", " ", "x",
+        "'",
+        "''",
+        "\"",
+        "`",
+        "``",
+        "\\",
+        "\\'",
+        "\\\\",
+        "\\n",
+        "\\u0041",
+        "%",
+        "_",
+        "--",
+        "/*",
+        "*/",
+        ";",
+        "\n",
+        "\r\n",
+        "\t",
+        "\0",
+        "é",
+        "✓",
+        "𝄞",
+        "$1",
+        "?",
+        ":name",
+        " ",
+        "x",
+        "${env:HOME}",
+        "${system:java.version}",
+        "${lakefed_probe}",
+        "${",
+        "$",
+        "}",
     ];
     // Deterministic mixes of 1 to 4 pieces (a fixed-seed LCG).
     let mut state: u64 = 0x5eed;
@@ -170,7 +205,29 @@ async fn literals_and_identifiers_reach_spark_exactly_as_written() {
     let ctx = context().await;
     let spark = client(&ctx);
     let strings = hostile_strings();
-    // One query with every string as a literal and as a column name.
+    substitution(&spark, true).await;
+    // Every string as a literal: exactly its value with substitution on.
+    let literals: Vec<String> = strings
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("{} AS c{i}", string_literal(s)))
+        .collect();
+    let batches = spark
+        .collect(&format!("SELECT {}", literals.join(", ")))
+        .await
+        .unwrap();
+    for (i, expected) in strings.iter().enumerate() {
+        let value = batches[0]
+            .column(i)
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::StringArray>()
+            .unwrap()
+            .value(0);
+        assert_eq!(value, expected, "literal {}", string_literal(expected));
+    }
+    // And as a column name: aliases take no `IDENTIFIER` clause, so this
+    // checks the quoting with substitution off.
+    substitution(&spark, false).await;
     let columns: Vec<String> = strings
         .iter()
         .enumerate()
@@ -184,6 +241,7 @@ async fn literals_and_identifiers_reach_spark_exactly_as_written() {
         .collect(&format!("SELECT {}", columns.join(", ")))
         .await
         .unwrap();
+    substitution(&spark, true).await;
     let batch = &batches[0];
     for (i, expected) in strings.iter().enumerate() {
         let name = format!("{}#{i}", expected.replace('\0', ""));
@@ -198,11 +256,43 @@ async fn literals_and_identifiers_reach_spark_exactly_as_written() {
     }
 }
 
+/// Turns Spark's variable substitution on or off for the session, and
+/// defines `lakefed_probe`, so that a `${lakefed_probe}` that Spark
+/// substituted shows.
+async fn substitution(spark: &SparkConnectClient, on: bool) {
+    for statement in [
+        format!("SET spark.sql.variable.substitute = {on}"),
+        "SET lakefed_probe = substituted".to_string(),
+    ] {
+        spark.collect(&statement).await.unwrap();
+    }
+}
+
 /// `count` random strings: hostile pieces mixed with random code points
 /// (any plane, no NUL: Spark names cannot hold it), from a fixed seed.
 fn random_strings(seed: u64, count: usize) -> Vec<String> {
     let pieces = [
-        "'", "\"", "`", "\\", "\\'", "--", "/*", "*/", ";", "\n", "\r", "\t", "%", "_", "$1", " ",
+        "'",
+        "\"",
+        "`",
+        "\\",
+        "\\'",
+        "--",
+        "/*",
+        "*/",
+        ";",
+        "\n",
+        "\r",
+        "\t",
+        "%",
+        "_",
+        "$1",
+        " ",
+        "${env:HOME}",
+        "${system:java.version}",
+        "${lakefed_probe}",
+        "${",
+        "}",
     ];
     let mut state = seed;
     let mut next = |bound: u64| {
@@ -240,9 +330,17 @@ async fn random_literals_and_identifiers_round_trip_through_pushdown() {
     let ctx = context().await;
     let spark = client(&ctx);
     let strings = random_strings(0x1a4efed, 150);
+    for reference in ["${env:HOME}", "${system:java.version}", "${lakefed_probe}"] {
+        assert!(
+            strings.iter().any(|s| s.contains(reference)),
+            "no {reference}"
+        );
+    }
 
     // The strings as rows (written by the byte form that the test above
-    // checks), and as column names of a view.
+    // checks), and as column names of a view, created with substitution
+    // off (aliases cannot be written as bytes); the view keeps that setting,
+    // lakefed's queries run with it on.
     let rows: Vec<String> = strings
         .iter()
         .enumerate()
@@ -269,11 +367,13 @@ async fn random_literals_and_identifiers_round_trip_through_pushdown() {
             columns.join(", ")
         ),
     ] {
+        substitution(&spark, !statement.contains("VIEW")).await;
         spark
             .collect(&statement)
             .await
             .unwrap_or_else(|err| panic!("{statement}: {err}"));
     }
+    substitution(&spark, true).await;
 
     let sql_string = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let sql_identifier = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));

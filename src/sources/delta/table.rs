@@ -3,8 +3,8 @@
 //! travel, and appends/overwrites through `INSERT INTO`.
 //!
 //! Reads are delegated to `deltalake`'s kernel-based `DeltaScan`, which prunes
-//! partitions and skips files with the statistics in the Delta log, and pushes
-//! the remaining filters into the Parquet reader.
+//! partitions and skips files with the statistics in the Delta log; DataFusion
+//! then prunes row groups by their Parquet statistics.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -265,6 +265,24 @@ fn storage_error(location: String, source: &object_store::Error) -> Error {
     Error::Storage { location, message }
 }
 
+/// deltalake's answer for `filter`, made safe: `Exact` only for a filter
+/// that names a column. deltalake calls a filter without columns exact
+/// (all of its columns are partition columns, vacuously), but its scan
+/// ignores a constant `NULL`, which is what DataFusion makes of the `NULL`
+/// in `x NOT IN ('a', NULL)` (`x <> 'a' AND NULL`): reported exact, the
+/// filter would be lost and rows returned.
+fn kept_above_scan(
+    filter: &Expr,
+    answer: TableProviderFilterPushDown,
+) -> TableProviderFilterPushDown {
+    match answer {
+        TableProviderFilterPushDown::Exact if filter.column_refs().is_empty() => {
+            TableProviderFilterPushDown::Inexact
+        }
+        other => other,
+    }
+}
+
 #[async_trait]
 impl TableProvider for DeltaTableProvider {
     fn schema(&self) -> SchemaRef {
@@ -295,7 +313,12 @@ impl TableProvider for DeltaTableProvider {
         &self,
         filters: &[&Expr],
     ) -> DFResult<Vec<TableProviderFilterPushDown>> {
-        self.current().supports_filters_pushdown(filters)
+        let answers = self.current().supports_filters_pushdown(filters)?;
+        Ok(filters
+            .iter()
+            .zip(answers)
+            .map(|(filter, answer)| kept_above_scan(filter, answer))
+            .collect())
     }
 
     async fn insert_into(

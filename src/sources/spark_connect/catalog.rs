@@ -26,7 +26,7 @@ use datafusion::error::Result as DFResult;
 use parking_lot::Mutex;
 
 use super::client::SparkConnectClient;
-use super::sql::quote_identifier;
+use super::sql::{object_reference, quote_identifier};
 use super::table::{SparkTable, SparkTableName};
 use crate::error::{Error, Result};
 use crate::runtime::block_on_io;
@@ -176,6 +176,13 @@ async fn list_namespaces(
     catalog: Option<String>,
 ) -> Result<Vec<String>> {
     let sql = match &catalog {
+        // `SHOW NAMESPACES IN` takes no `IDENTIFIER` clause.
+        Some(catalog) if catalog.contains('$') => {
+            return Err(Error::InvalidArgument(format!(
+                "cannot list the namespaces of Spark catalog '{catalog}': \
+                 a catalog name holding '$' cannot be written safely in Spark SQL"
+            )));
+        }
         Some(catalog) => format!("SHOW NAMESPACES IN {}", quote_identifier(catalog)),
         None => "SHOW NAMESPACES".to_string(),
     };
@@ -196,14 +203,11 @@ async fn list_tables(
     catalog: Option<String>,
     namespace: String,
 ) -> Result<Vec<String>> {
-    let mut qualified = String::new();
-    if let Some(catalog) = &catalog {
-        qualified.push_str(&quote_identifier(catalog));
-        qualified.push('.');
-    }
-    qualified.push_str(&quote_identifier(&namespace));
+    let mut parts = Vec::with_capacity(2);
+    parts.extend(catalog.as_deref());
+    parts.push(namespace.as_str());
     let batches = client
-        .collect(&format!("SHOW TABLES IN {qualified}"))
+        .collect(&format!("SHOW TABLES IN {}", object_reference(&parts)))
         .await?;
     let names = string_column(&client, &batches, "tableName")?;
     let temporary = bool_column(&batches, "isTemporary");

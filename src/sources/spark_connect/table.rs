@@ -18,7 +18,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use super::client::SparkConnectClient;
 use super::scan::SparkScanExec;
 use super::sql::plan::column_name;
-use super::sql::{filter, quote_identifier};
+use super::sql::{filter, object_reference};
 use crate::error::Result;
 
 /// A table's name in Spark: optional catalog, namespace, table.
@@ -33,17 +33,12 @@ pub struct SparkTableName {
 }
 
 impl fmt::Display for SparkTableName {
-    /// The quoted multi-part name, as Spark SQL reads it.
+    /// The multi-part name as Spark SQL reads it ([`object_reference`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(catalog) = &self.catalog {
-            write!(f, "{}.", quote_identifier(catalog))?;
-        }
-        write!(
-            f,
-            "{}.{}",
-            quote_identifier(&self.namespace),
-            quote_identifier(&self.table)
-        )
+        let mut parts = Vec::with_capacity(3);
+        parts.extend(self.catalog.as_deref());
+        parts.extend([self.namespace.as_str(), self.table.as_str()]);
+        f.write_str(&object_reference(&parts))
     }
 }
 
@@ -143,7 +138,7 @@ impl SparkTable {
                 .iter()
                 .enumerate()
                 .map(|(position, &i)| {
-                    let name = quote_identifier(self.schema.field(i).name());
+                    let name = object_reference(&[self.schema.field(i).name()]);
                     if positional {
                         format!("{name} AS {}", column_name(position))
                     } else {

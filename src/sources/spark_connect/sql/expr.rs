@@ -16,11 +16,15 @@
 //!   both engines compute the exact result at the same scale (see
 //!   `arithmetic_is_exact`). Not `/` or `%`: `int / int`
 //!   truncates in DataFusion and gives a double in Spark, and division by
-//!   zero differs for floats. Integer overflow: Spark (ANSI mode, the default)
-//!   raises `ARITHMETIC_OVERFLOW` where DataFusion wraps around;
-//! - `abs` over integers and decimals, `||`, `upper`, `lower` and
-//!   `character_length` over strings (Unicode case mapping and code point
-//!   counts, checked against Spark on strings from every plane);
+//!   zero differs for floats. Integer overflow is an error in both engines:
+//!   Spark (ANSI mode, the default) raises `ARITHMETIC_OVERFLOW`, and
+//!   lakefed's checked operators ([`crate::semantics::arithmetic`]), which
+//!   render as the plain ones, fail locally;
+//! - unary `-` and `abs` over integers, floats and decimals of at most 34
+//!   digits (Spark rounds larger ones to 34 significant digits); `||`,
+//!   `upper`, `lower` and `character_length` over strings (Unicode case
+//!   mapping and code point counts, checked against Spark on strings from
+//!   every plane);
 //! - casts that keep every value exactly (integer widening, integer or
 //!   decimal to a wider decimal, integer or `FLOAT` to `DOUBLE`);
 //! - aggregates `count` (also `DISTINCT`), `sum` and `avg` over integers and
@@ -48,7 +52,8 @@ use datafusion::logical_expr::{
 };
 
 use super::super::types::CHAR_LENGTH_KEY;
-use super::{literal, quote_identifier, string_literal};
+use super::{literal, object_reference, string_literal};
+use crate::semantics::arithmetic::CheckedArithmetic;
 
 /// Renders a filter for the `WHERE` clause of a scan of a table with
 /// `schema`, if Spark evaluates it exactly as DataFusion does.
@@ -69,7 +74,7 @@ pub fn filter(expr: &Expr, schema: &DFSchema) -> Option<String> {
         .data;
     let column = |column: &Column| {
         schema.field_with_unqualified_name(&column.name).ok()?;
-        Some(quote_identifier(&column.name))
+        Some(object_reference(&[&column.name]))
     };
     ExprRenderer::new(schema, &column).predicate(&unqualified)
 }
@@ -153,7 +158,7 @@ impl<'a> ExprRenderer<'a> {
             }
             Expr::BinaryExpr(binary) => self.binary(binary),
             Expr::Negative(inner) => {
-                numeric(&self.type_of(inner)?).then_some(())?;
+                exact_sign_change(&self.type_of(inner)?).then_some(())?;
                 Some(format!("(- {})", self.value(inner)?))
             }
             Expr::Not(inner) => Some(format!("(NOT {})", self.predicate(inner)?)),
@@ -303,6 +308,18 @@ impl<'a> ExprRenderer<'a> {
 
     fn function(&self, function: &ScalarFunction) -> Option<String> {
         let args = &function.args;
+        // lakefed's checked operators: Spark's own raise on overflow too.
+        if let Some(operator) = CheckedArithmetic::operator(&function.func) {
+            return match (operator, args.as_slice()) {
+                (Some(op), [l, r]) => self.binary(&BinaryExpr::new(
+                    Box::new(l.clone()),
+                    op,
+                    Box::new(r.clone()),
+                )),
+                (None, [inner]) => self.value(&Expr::Negative(Box::new(inner.clone()))),
+                _ => None,
+            };
+        }
         match function.name() {
             "coalesce" if !args.is_empty() => {
                 // Spark widens mixed argument types its own way: only one type.
@@ -330,8 +347,7 @@ impl<'a> ExprRenderer<'a> {
             }
             "abs" if args.len() == 1 => {
                 let data_type = self.type_of(&args[0])?;
-                (data_type.is_signed_integer() || matches!(data_type, DataType::Decimal128(..)))
-                    .then_some(())?;
+                (!data_type.is_floating() && exact_sign_change(&data_type)).then_some(())?;
                 Some(format!("abs({})", self.value(&args[0])?))
             }
             _ => None,
@@ -486,11 +502,16 @@ fn frame(frame: &WindowFrame, ordered: bool) -> Option<Option<String>> {
     )))
 }
 
-/// Integers, floats and decimals.
-fn numeric(data_type: &DataType) -> bool {
-    data_type.is_integer()
-        || data_type.is_floating()
-        || matches!(data_type, DataType::Decimal128(..))
+/// Whether Spark negates (and takes the absolute value of) values of
+/// `data_type` exactly: signed integers, floats, and decimals of at most 34
+/// digits. Past that, Spark rounds the result to 34 significant digits
+/// (Scala's `BigDecimal` context) and may then raise
+/// `NUMERIC_VALUE_OUT_OF_RANGE`, where DataFusion is exact.
+fn exact_sign_change(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Decimal128(precision, _) => *precision <= 34,
+        other => other.is_signed_integer() || other.is_floating(),
+    }
 }
 
 /// Whether Spark computes `left op right` (`+`, `-`, `*`; operands already

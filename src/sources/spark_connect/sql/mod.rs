@@ -8,9 +8,17 @@
 //! - [`plan`]: whole logical subplans (joins, aggregates, windows, sorts,
 //!   unions) as one statement of nested derived tables.
 //!
-//! Literals never depend on parser settings: a string with a quote or a
-//! backslash is sent as UTF-8 bytes (`CAST(X'..' AS STRING)`), so
-//! `spark.sql.parser.escapedStringLiterals` cannot change its meaning.
+//! Literals and identifiers never depend on the server's settings:
+//! - a string with a quote or a backslash is sent as UTF-8 bytes
+//!   (`CAST(X'..' AS STRING)`), so `spark.sql.parser.escapedStringLiterals`
+//!   cannot change its meaning;
+//! - Spark's variable substitution (`spark.sql.variable.substitute`, on by
+//!   default) rewrites every `${...}` in the SQL text before parsing, inside
+//!   string literals and quoted identifiers too (`'${env:HOME}'` becomes the
+//!   driver's home directory, an unknown `${x}` the empty string). So no `$`
+//!   written by a user ever reaches the text: strings holding one travel as
+//!   bytes, and names holding one as an `IDENTIFIER(..)` clause over their
+//!   bytes, which Spark parses after substitution.
 
 pub mod expr;
 pub(crate) mod plan;
@@ -22,15 +30,36 @@ use datafusion::common::ScalarValue;
 
 pub use expr::filter;
 
-/// A Spark identifier: backticks, a backtick inside doubled.
+/// A Spark identifier: backticks, a backtick inside doubled. Only for names
+/// without `$`; [`object_reference`] writes any name.
 pub fn quote_identifier(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
-/// A Spark string literal with the same value whatever the server's parser
-/// settings: plain when it holds no quote or backslash, else its UTF-8 bytes.
+/// A reference to a table or column by its name `parts` (catalog,
+/// namespace, table; or a column) that means exactly these names whatever
+/// the server's settings: the quoted parts joined by dots, or, when a part
+/// holds a `$` (which variable substitution would rewrite), the
+/// `IDENTIFIER` clause over their bytes. Spark accepts the clause wherever
+/// a query names a table or column, not for aliases or `SHOW NAMESPACES`.
+pub fn object_reference(parts: &[&str]) -> String {
+    let quoted = parts
+        .iter()
+        .map(|part| quote_identifier(part))
+        .collect::<Vec<_>>()
+        .join(".");
+    if parts.iter().any(|part| part.contains('$')) {
+        format!("IDENTIFIER({})", string_literal(&quoted))
+    } else {
+        quoted
+    }
+}
+
+/// A Spark string literal with the same value whatever the server's
+/// settings: plain when it holds no quote, backslash or `$`, else its UTF-8
+/// bytes.
 pub fn string_literal(value: &str) -> String {
-    if value.contains(['\'', '\\']) {
+    if value.contains(['\'', '\\', '$']) {
         let mut hex = String::with_capacity(value.len() * 2 + 24);
         hex.push_str("CAST(X'");
         for byte in value.bytes() {
@@ -151,6 +180,20 @@ mod tests {
         );
         assert_eq!(string_literal("it's"), "CAST(X'69742773' AS STRING)");
         assert_eq!(string_literal("a\\"), "CAST(X'615C' AS STRING)");
+        assert_eq!(
+            string_literal("${env:HOME}"),
+            "CAST(X'247B656E763A484F4D457D' AS STRING)"
+        );
+    }
+
+    #[test]
+    fn names_with_a_dollar_travel_as_bytes() {
+        assert_eq!(object_reference(&["db", "t`x"]), "`db`.`t``x`");
+        // `` `db`.`t${x}` `` as bytes.
+        assert_eq!(
+            object_reference(&["db", "t${x}"]),
+            "IDENTIFIER(CAST(X'606462602E6074247B787D60' AS STRING))"
+        );
     }
 
     #[test]

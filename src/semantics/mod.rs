@@ -1,0 +1,66 @@
+//! Local execution with the semantics a federated query has remotely.
+//!
+//! The answer of a query must not depend on which parts ran in Spark and
+//! which in DataFusion, and where the two engines differ, lakefed gives the
+//! answer a user can trust in both places:
+//! - [`arithmetic`]: integer and decimal overflow is an error, never a
+//!   wrapped or out-of-range value (Spark's ANSI mode, its default);
+//! - [`aggregate`]: `sum` fails on overflow the same way, and `sum`/`avg`
+//!   over floats in sliding window frames are computed over the frame, not
+//!   by subtracting what left it;
+//! - [`topk`]: DataFusion's top-k aggregation, which panics on NaN keys,
+//!   runs only on plans that aggregate no floats.
+//!
+//! [`install`] adds both to a session; `lakefed::new_session_context` and
+//! every `register_*` call do it.
+
+pub mod aggregate;
+pub mod arithmetic;
+pub mod topk;
+
+use std::sync::Arc;
+
+use datafusion::execution::SessionStateBuilder;
+use datafusion::logical_expr::AggregateUDF;
+use datafusion::optimizer::AnalyzerRule;
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::prelude::SessionContext;
+
+use aggregate::ExactAggregate;
+use arithmetic::CheckArithmetic;
+use topk::FloatSafeTopK;
+
+/// Adds lakefed's local semantics to `ctx`, once: the checked-arithmetic
+/// analyzer rule, `sum`/`avg` in place of DataFusion's, and the float-safe
+/// top-k rule in place of DataFusion's.
+pub fn install(ctx: &SessionContext) {
+    let installed = ctx
+        .state()
+        .analyzer()
+        .rules
+        .iter()
+        .any(|rule| rule.name() == CheckArithmetic.name());
+    if installed {
+        return;
+    }
+    ctx.add_analyzer_rule(Arc::new(CheckArithmetic));
+    ctx.register_udaf(AggregateUDF::from(ExactAggregate::sum()));
+    ctx.register_udaf(AggregateUDF::from(ExactAggregate::avg()));
+
+    let state = ctx.state_ref();
+    let mut state = state.write();
+    let rules = state
+        .physical_optimizers()
+        .iter()
+        .map(|rule| -> Arc<dyn PhysicalOptimizerRule + Send + Sync> {
+            if rule.name() == FloatSafeTopK::WRAPPED {
+                Arc::new(FloatSafeTopK::new(Arc::clone(rule)))
+            } else {
+                Arc::clone(rule)
+            }
+        })
+        .collect();
+    *state = SessionStateBuilder::new_from_existing(state.clone())
+        .with_physical_optimizer_rules(rules)
+        .build();
+}
