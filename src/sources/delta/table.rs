@@ -16,7 +16,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::{DataFusionError, Result as DFResult};
-use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
@@ -283,6 +283,42 @@ fn kept_above_scan(
     }
 }
 
+/// Whether `filter` reads a floating-point column. Parquet and Delta
+/// statistics leave NaN out of a column's min and max, while DataFusion and
+/// the Delta kernel order NaN above every number: skipping files or row
+/// groups by such a filter (`x = 'NaN'`, `x > 1`) would drop the NaN rows it
+/// matches. Such filters are checked above the scan only, and a scan with
+/// one prunes nothing by statistics (see [`without_statistics_pruning`]).
+fn names_a_float(filter: &Expr, schema: &SchemaRef) -> bool {
+    filter.column_refs().iter().any(|column| {
+        schema
+            .field_with_name(&column.name)
+            .is_ok_and(|field| field.data_type().is_floating())
+    })
+}
+
+/// `state` with Parquet row-group, page and bloom-filter pruning off. The
+/// filter above a Delta scan is handed down to its Parquet reader for
+/// pruning by statistics even where the provider keeps it (DataFusion's
+/// physical filter pushdown); the reader's options come from the session
+/// the scan is planned with.
+fn without_statistics_pruning(state: &dyn Session) -> DFResult<SessionState> {
+    let state = state
+        .as_any()
+        .downcast_ref::<SessionState>()
+        .ok_or_else(|| {
+            DataFusionError::Internal("a Delta scan is planned in a DataFusion SessionState".into())
+        })?;
+    let mut config = state.config().clone();
+    let parquet = &mut config.options_mut().execution.parquet;
+    parquet.pruning = false;
+    parquet.enable_page_index = false;
+    parquet.bloom_filter_on_read = false;
+    Ok(SessionStateBuilder::new_from_existing(state.clone())
+        .with_config(config)
+        .build())
+}
+
 #[async_trait]
 impl TableProvider for DeltaTableProvider {
     fn schema(&self) -> SchemaRef {
@@ -306,18 +342,35 @@ impl TableProvider for DeltaTableProvider {
     ) -> DFResult<Arc<dyn ExecutionPlan>> {
         let planned_schema = self.schema();
         let scan = self.refresh(Some(&planned_schema)).await?;
-        scan.scan(state, projection, filters, limit).await
+        let (float_filters, filters): (Vec<Expr>, Vec<Expr>) = filters
+            .iter()
+            .cloned()
+            .partition(|filter| names_a_float(filter, &planned_schema));
+        if float_filters.is_empty() {
+            return scan.scan(state, projection, &filters, limit).await;
+        }
+        scan.scan(
+            &without_statistics_pruning(state)?,
+            projection,
+            &filters,
+            limit,
+        )
+        .await
     }
 
     fn supports_filters_pushdown(
         &self,
         filters: &[&Expr],
     ) -> DFResult<Vec<TableProviderFilterPushDown>> {
+        let schema = self.schema();
         let answers = self.current().supports_filters_pushdown(filters)?;
         Ok(filters
             .iter()
             .zip(answers)
-            .map(|(filter, answer)| kept_above_scan(filter, answer))
+            .map(|(filter, answer)| match names_a_float(filter, &schema) {
+                true => TableProviderFilterPushDown::Inexact,
+                false => kept_above_scan(filter, answer),
+            })
             .collect())
     }
 

@@ -32,7 +32,9 @@
 //!   types, each with an optional `FILTER (WHERE ..)`. Not `avg` over
 //!   decimals: DataFusion truncates the last digit, Spark rounds half up;
 //! - window functions `row_number`, `rank`, `dense_rank`, and `count`, `sum`,
-//!   `min`, `max`, `avg` (as above) over the default frame or a `ROWS` frame.
+//!   `min`, `max`, `avg` (as above) over the default frame or a `ROWS` frame;
+//!   not over floats in a sliding frame (servers that subtract the values
+//!   leaving the frame turn an infinity into NaN).
 //!
 //! Sort keys always carry `NULLS FIRST` or `NULLS LAST` (the engines'
 //! defaults differ) and, like grouping, join and partition keys, must be
@@ -437,6 +439,16 @@ impl<'a> ExprRenderer<'a> {
                 (format!("{}()", udf.name()), true)
             }
             WindowFunctionDefinition::AggregateUDF(udaf) => {
+                // Over a sliding frame, floats depend on how the server
+                // moves it: Spark adds the frame up afresh, others (Sail)
+                // subtract what leaves, which turns inf into NaN. Local
+                // execution adds it up (`crate::semantics::aggregate`).
+                let floats = args
+                    .iter()
+                    .any(|arg| self.type_of(arg).is_some_and(|t| t.is_floating()));
+                if floats && !window_frame.is_ever_expanding() {
+                    return None;
+                }
                 (self.aggregate_call(udaf.name(), args, false)?, false)
             }
             _ => return None,
