@@ -64,8 +64,18 @@ impl Rng {
     }
 }
 
-const GROUPS: [&str; 8] = ["a", "b", "B", "", "é", "it's", "back\\slash", "✓"];
-const TEXTS: [&str; 11] = [
+const GROUPS: [&str; 9] = [
+    "a",
+    "b",
+    "B",
+    "",
+    "é",
+    "it's",
+    "back\\slash",
+    "✓",
+    "${env:HOME}",
+];
+const TEXTS: [&str; 13] = [
     "apple",
     "Banana",
     "per%cent",
@@ -77,10 +87,13 @@ const TEXTS: [&str; 11] = [
     "",
     "héllo",
     "a'b\\c",
+    "${system:java.version}",
+    "$x",
 ];
 
-/// Creates `t1` (80 rows, every kind of column) and `t2` (40 rows) in Spark
-/// from a fixed data seed.
+/// Creates `t1` (80 rows, every kind of column, both engines' extremes:
+/// BIGINT, TINYINT and DECIMAL(38, 0) limits, NaN, -0.0, infinities,
+/// `${...}` strings) and `t2` (40 rows) in Spark from a fixed data seed.
 async fn create_tables(spark: &SparkConnectClient) {
     let mut rng = Rng(42);
     let mut t1 = Vec::new();
@@ -94,12 +107,30 @@ async fn create_tables(spark: &SparkConnectClient) {
             _ => format!("{}", rng.range(-100_000, 100_000) as f64 / 100.0),
         };
         let dec = rng.or_null(|_| format!("'{dec}'"));
-        let big = rng.or_null(|rng| rng.range(-1_000_000_000_000, 1_000_000_000_000).to_string());
+        let big = rng.or_null(|rng| match rng.below(10) {
+            0 => i64::MAX.to_string(),
+            1 => format!("CAST({} AS BIGINT)", i64::MIN),
+            _ => rng.range(-1_000_000_000_000, 1_000_000_000_000).to_string(),
+        });
+        // DECIMAL(38, 0) at and near its limits, and small values.
+        let wide = rng.or_null(|rng| match rng.below(6) {
+            0 => "'99999999999999999999999999999999999999'".to_string(),
+            1 => "'-99999999999999999999999999999999999999'".to_string(),
+            2 => "'12345678901234567890123456789012345678'".to_string(),
+            _ => format!("'{}'", rng.range(-1000, 1000)),
+        });
+        let tiny = rng.or_null(|rng| match rng.below(6) {
+            0 => "127".to_string(),
+            1 => "-128".to_string(),
+            _ => rng.range(-5, 5).to_string(),
+        });
         let f = match rng.below(14) {
             0 => "'NaN'".to_string(),
             1 => "'-0.0'".to_string(),
             2 => "'Infinity'".to_string(),
             3 => "'0.0'".to_string(),
+            4 => "'-Infinity'".to_string(),
+            5 => "'1e308'".to_string(),
             _ => format!("'{}'", rng.range(-100_000, 100_000) as f64 / 100.0),
         };
         let f = rng.or_null(|_| f);
@@ -117,7 +148,7 @@ async fn create_tables(spark: &SparkConnectClient) {
         });
         let b = rng.or_null(|rng| rng.pick(&["TRUE", "FALSE"]).to_string());
         t1.push(format!(
-            "({id}, {k}, {g}, {s}, {dec}, {big}, {f}, {d}, {ts}, {b})"
+            "({id}, {k}, {g}, {s}, {dec}, {big}, {f}, {d}, {ts}, {b}, {wide}, {tiny})"
         ));
     }
     let mut t2 = Vec::new();
@@ -135,7 +166,8 @@ async fn create_tables(spark: &SparkConnectClient) {
             "CREATE TABLE {NS}.t1 USING parquet AS SELECT CAST(c1 AS BIGINT) AS id, CAST(c2 AS INT) AS k, \
              CAST(c3 AS STRING) AS g, CAST(c4 AS STRING) AS s, CAST(c5 AS DECIMAL(10, 2)) AS dec, \
              CAST(c6 AS BIGINT) AS big, CAST(c7 AS DOUBLE) AS f, CAST(c8 AS DATE) AS d, \
-             CAST(c9 AS TIMESTAMP) AS ts, CAST(c10 AS BOOLEAN) AS b FROM VALUES {} AS v(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10)",
+             CAST(c9 AS TIMESTAMP) AS ts, CAST(c10 AS BOOLEAN) AS b, CAST(c11 AS DECIMAL(38, 0)) AS wide, \
+             CAST(c12 AS TINYINT) AS tiny FROM VALUES {} AS v(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12)",
             t1.join(", ")
         ),
         format!(
@@ -323,7 +355,7 @@ impl Generator {
     /// A projected expression over `t1` under `alias`.
     fn expression(&mut self, q: &mut Query, alias: &str) -> String {
         let a = alias;
-        match self.rng.below(16) {
+        match self.rng.below(21) {
             0 => format!("{a}.k + {}", self.rng.range(-5, 5)),
             1 => format!("{a}.big * {}", self.rng.range(-3, 3)),
             2 => format!("{a}.dec * {a}.dec"),
@@ -354,17 +386,28 @@ impl Generator {
             12 => format!("{a}.k * {a}.k - {a}.id"),
             13 => format!("CASE {a}.k WHEN 1 THEN {a}.dec ELSE -{a}.dec END"),
             14 => format!("{a}.b AND {a}.k > 0"),
+            // Overflow: an error in both engines, never a wrapped value.
+            15 => format!("-{a}.big"),
+            16 => format!("{a}.big + {a}.big"),
+            17 => format!("{a}.tiny * {a}.tiny"),
+            18 => format!("{a}.wide + {a}.wide"),
+            // Spark rounds these to 34 digits: kept local.
+            19 => {
+                q.dialect_specific = true;
+                format!("{}({a}.wide)", self.rng.pick(&["abs", "-"]))
+            }
             _ => format!(
                 "{a}.{}",
-                self.rng
-                    .pick(&["id", "k", "g", "s", "dec", "big", "f", "d", "ts", "b"])
+                self.rng.pick(&[
+                    "id", "k", "g", "s", "dec", "big", "f", "d", "ts", "b", "wide", "tiny"
+                ])
             ),
         }
     }
 
     fn aggregate_call(&mut self, q: &mut Query, alias: &str) -> String {
         let a = alias;
-        match self.rng.below(15) {
+        match self.rng.below(16) {
             0 => "count(*)".to_string(),
             1 => format!("count({a}.{})", self.rng.pick(&["k", "g", "dec", "f"])),
             2 => format!("count(DISTINCT {a}.{})", self.rng.pick(&["k", "g", "dec"])),
@@ -389,6 +432,7 @@ impl Generator {
             11 => format!("sum({a}.k * {a}.k)"),
             12 => format!("max({a}.dec * 2)"),
             13 => format!("avg({a}.f)"),
+            14 => format!("sum({a}.{})", self.rng.pick(&["wide", "tiny", "big"])),
             _ => format!("min(abs({a}.k))"),
         }
     }
@@ -458,6 +502,16 @@ impl Generator {
     }
 
     fn top_n(&mut self, q: &mut Query) {
+        if self.rng.chance(20) {
+            // Top-k aggregation over a float key with NaN, -0.0, infinities.
+            q.text = format!(
+                "SELECT DISTINCT t.f FROM {{t1}} t ORDER BY t.f {} NULLS {} LIMIT {}",
+                self.rng.pick(&["ASC", "DESC"]),
+                self.rng.pick(&["FIRST", "LAST"]),
+                self.rng.range(1, 6)
+            );
+            return;
+        }
         let columns = (0..1 + self.rng.below(3))
             .map(|_| self.expression(q, "t"))
             .collect::<Vec<_>>();
@@ -489,7 +543,7 @@ impl Generator {
             .rng
             .pick(&["", "PARTITION BY t.g ", "PARTITION BY t.k % 2 "])
             .to_string();
-        let function = match self.rng.below(6) {
+        let function = match self.rng.below(8) {
             0 => format!("row_number() OVER ({partition}ORDER BY t.id)"),
             1 => format!("rank() OVER ({partition}ORDER BY t.k DESC NULLS LAST)"),
             2 => format!("dense_rank() OVER ({partition}ORDER BY t.d ASC NULLS FIRST)"),
@@ -498,6 +552,15 @@ impl Generator {
                 self.rng.range(0, 3)
             ),
             4 => format!("count(t.g) OVER ({partition}ORDER BY t.id)"),
+            // Infinities and NaN leaving a sliding frame.
+            5 => format!(
+                "{}(t.f) OVER ({partition}ORDER BY t.id ROWS BETWEEN {} PRECEDING AND CURRENT ROW)",
+                self.rng.pick(&["sum", "avg"]),
+                self.rng.range(1, 3)
+            ),
+            6 => format!(
+                "sum(t.big) OVER ({partition}ORDER BY t.id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)"
+            ),
             _ => format!("max(t.dec) OVER ({partition})"),
         };
         let mut text = format!("SELECT t.id, t.k, {function} AS w FROM {{t1}} t");
@@ -651,6 +714,13 @@ fn same_rows(mut a: Vec<Row>, mut b: Vec<Row>, ordered: bool) -> bool {
     })
 }
 
+/// Whether an error is an arithmetic overflow, as Spark (ANSI mode) or
+/// lakefed's checked arithmetic reports it.
+fn is_overflow(error: &str) -> bool {
+    let error = error.to_lowercase();
+    error.contains("overflow") || error.contains("out_of_range")
+}
+
 /// Runs `sql` in lakefed; the rows, and whether a subplan was federated.
 async fn run_lakefed(ctx: &SessionContext, sql: &str) -> Result<(Vec<Row>, bool), String> {
     let df = ctx.sql(sql).await.map_err(|e| e.to_string())?;
@@ -716,6 +786,8 @@ async fn federation_differential() {
                             problems.push(format!("federation on/off differ:\n  on:  {a:?}\n  off: {b:?}"));
                         }
                     }
+                    // One semantics for overflow: an error in both modes.
+                    (Err(a), Err(b)) if is_overflow(a) && is_overflow(b) => {}
                     (Err(a), Err(b)) if a == b => {
                         problems.push(format!("fails in both modes: {a}"));
                     }
@@ -726,10 +798,10 @@ async fn federation_differential() {
                     )),
                 }
                 let direct = !query.cross_source && !query.dialect_specific;
-                if direct && let Ok((a, _)) = &federated {
+                if direct {
                     let spark_sql = query.for_spark();
-                    match spark.collect(&spark_sql).await {
-                        Ok(batches) => {
+                    match (&federated, spark.collect(&spark_sql).await) {
+                        (Ok((a, _)), Ok(batches)) => {
                             let b = rows(&batches);
                             if !same_rows(a.clone(), b.clone(), query.ordered) {
                                 problems.push(format!(
@@ -737,7 +809,9 @@ async fn federation_differential() {
                                 ));
                             }
                         }
-                        Err(err) => problems.push(format!("Spark rejected {spark_sql}: {err}")),
+                        (Err(a), Err(b)) if is_overflow(a) && is_overflow(&b.to_string()) => {}
+                        (Err(_), Ok(_)) => problems.push(format!("Spark answered {spark_sql}")),
+                        (_, Err(err)) => problems.push(format!("Spark rejected {spark_sql}: {err}")),
                     }
                 }
                 let problems = problems
