@@ -288,7 +288,8 @@ fn kept_above_scan(
 /// the Delta kernel order NaN above every number: skipping files or row
 /// groups by such a filter (`x = 'NaN'`, `x > 1`) would drop the NaN rows it
 /// matches. Such filters are checked above the scan only, and a scan with
-/// one prunes nothing by statistics (see [`without_statistics_pruning`]).
+/// one, or reading a float column, prunes nothing by statistics (see
+/// [`without_statistics_pruning`]).
 fn names_a_float(filter: &Expr, schema: &SchemaRef) -> bool {
     filter.column_refs().iter().any(|column| {
         schema
@@ -346,7 +347,16 @@ impl TableProvider for DeltaTableProvider {
             .iter()
             .cloned()
             .partition(|filter| names_a_float(filter, &planned_schema));
-        if float_filters.is_empty() {
+        // A float column in the output can get a filter from above at run
+        // time too: `ORDER BY x DESC LIMIT n` pushes `x > <n-th best>` into
+        // the scan, which pruned files holding NaN by their statistics.
+        let reads_a_float = planned_schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| projection.is_none_or(|columns| columns.contains(i)))
+            .any(|(_, field)| field.data_type().is_floating());
+        if float_filters.is_empty() && !reads_a_float {
             return scan.scan(state, projection, &filters, limit).await;
         }
         scan.scan(
