@@ -1,6 +1,6 @@
-//! The Delta conformance corpus (`../shared/testdata/delta-conformance`):
-//! real tables written by Delta Lake on Spark, each read through lakefed and
-//! compared with its expected contents.
+//! The Delta conformance corpus (`tests/data/delta-conformance`, kept in the
+//! repository): real tables written by Delta Lake on Spark, each read
+//! through lakefed and compared with its expected contents.
 //!
 //! A case the engine cannot read yet is listed in `KNOWN_FAILURES` (and in the
 //! README) with the reason; the test fails if a listed case starts passing, so
@@ -35,13 +35,13 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
 ];
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/delta-conformance")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/delta-conformance")
 }
 
 #[tokio::test]
 async fn every_conformance_case() {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(corpus())
-        .expect("the conformance corpus must be beside the clone (../shared/testdata)")
+        .expect("the conformance corpus is in the repository (tests/data/delta-conformance)")
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.join("case.json").exists())
         .collect();
