@@ -1,19 +1,22 @@
-//! `sum` and `avg` whose answers do not depend on how they were evaluated.
+//! Aggregates whose answers do not depend on how they were evaluated.
 //!
 //! - `sum` over integers and decimals raises on overflow, as Spark (ANSI
 //!   mode) does. DataFusion's wraps around, and over `DECIMAL(38, s)` it
 //!   returns 39-digit values that are no valid decimal at all.
-//! - `sum` and `avg` over floats in a sliding window frame (`ROWS BETWEEN 1
-//!   PRECEDING AND CURRENT ROW`) add up the frame's values in row order, as
-//!   Spark does, rather than subtracting the values that left the frame:
+//! - `sum`, `avg`, the variances and the standard deviations over floats in
+//!   a sliding window frame (`ROWS BETWEEN 1 PRECEDING AND CURRENT ROW`)
+//!   are computed from the frame's values in row order, as Spark does,
+//!   rather than by subtracting the values that left the frame:
 //!   DataFusion's retraction turns the result into NaN for good once an
 //!   infinity or NaN has left the frame (`inf - inf`), and loses small
 //!   values next to large ones that have left. The cost is the frame's
 //!   length per row, as in Spark.
+//! - Spark's names `variance` (for `var_samp`) and `std` (for `stddev`)
+//!   are accepted.
 //!
 //! [`ExactAggregate`] wraps DataFusion's own function under its name and
 //! replaces only these accumulators; registered in its place, it is what
-//! SQL's `sum` and `avg` call.
+//! SQL's `sum`, `avg`, `var_samp`, ... call.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -27,7 +30,9 @@ use datafusion::arrow::datatypes::{
 };
 use datafusion::common::{DataFusionError, Result, ScalarValue, exec_err};
 use datafusion::functions_aggregate::average::avg_udaf;
+use datafusion::functions_aggregate::stddev::{stddev_pop_udaf, stddev_udaf};
 use datafusion::functions_aggregate::sum::sum_udaf;
+use datafusion::functions_aggregate::variance::{var_pop_udaf, var_samp_udaf};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::AggregateOrderSensitivity;
 use datafusion::logical_expr::{
@@ -36,34 +41,94 @@ use datafusion::logical_expr::{
 };
 use datafusion_functions_aggregate_common::aggregate::groups_accumulator::prim_op::PrimitiveGroupsAccumulator;
 
-/// DataFusion's `sum` or `avg`, with the accumulators described in the
+/// What an [`ExactAggregate`] computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Statistic {
+    Sum,
+    Avg,
+    /// The variance, of the sample or of the population, or its square
+    /// root (the standard deviation).
+    Variance {
+        population: bool,
+        root: bool,
+    },
+}
+
+/// One of DataFusion's aggregates, with the accumulators described in the
 /// [module documentation](self).
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct ExactAggregate {
     inner: Arc<AggregateUDF>,
-    average: bool,
+    statistic: Statistic,
+    aliases: Vec<String>,
 }
 
 impl ExactAggregate {
+    /// `inner`, computing `statistic`, also known as `spark_names`.
+    fn new(inner: Arc<AggregateUDF>, statistic: Statistic, spark_names: &[&str]) -> Self {
+        let mut aliases = inner.aliases().to_vec();
+        aliases.extend(spark_names.iter().map(|name| name.to_string()));
+        Self {
+            inner,
+            statistic,
+            aliases,
+        }
+    }
+
     /// `sum`: checked over integers and decimals, exact over float frames.
     pub fn sum() -> Self {
-        Self {
-            inner: sum_udaf(),
-            average: false,
-        }
+        Self::new(sum_udaf(), Statistic::Sum, &[])
     }
 
     /// `avg`: exact over float frames.
     pub fn avg() -> Self {
-        Self {
-            inner: avg_udaf(),
-            average: true,
-        }
+        Self::new(avg_udaf(), Statistic::Avg, &[])
+    }
+
+    /// `var_samp`, also `variance`: exact over float frames.
+    pub fn var_samp() -> Self {
+        let statistic = Statistic::Variance {
+            population: false,
+            root: false,
+        };
+        Self::new(var_samp_udaf(), statistic, &["variance"])
+    }
+
+    /// `var_pop`: exact over float frames.
+    pub fn var_pop() -> Self {
+        let statistic = Statistic::Variance {
+            population: true,
+            root: false,
+        };
+        Self::new(var_pop_udaf(), statistic, &[])
+    }
+
+    /// `stddev`, also `stddev_samp` and `std`: exact over float frames.
+    pub fn stddev() -> Self {
+        let statistic = Statistic::Variance {
+            population: false,
+            root: true,
+        };
+        Self::new(stddev_udaf(), statistic, &["std"])
+    }
+
+    /// `stddev_pop`: exact over float frames.
+    pub fn stddev_pop() -> Self {
+        let statistic = Statistic::Variance {
+            population: true,
+            root: true,
+        };
+        Self::new(stddev_pop_udaf(), statistic, &[])
+    }
+
+    /// Whether this is a `sum` that checks overflow for `args`.
+    fn checks_overflow(&self, args: &AccumulatorArgs) -> bool {
+        self.statistic == Statistic::Sum && !args.is_distinct
     }
 
     /// The checked accumulator for a `sum` of `args`, when it needs one.
     fn checked_sum(&self, args: &AccumulatorArgs) -> Option<Box<dyn Accumulator>> {
-        if self.average || args.is_distinct {
+        if !self.checks_overflow(args) {
             return None;
         }
         let data_type = args.return_field.data_type().clone();
@@ -82,7 +147,7 @@ impl AggregateUDFImpl for ExactAggregate {
     }
 
     fn aliases(&self) -> &[String] {
-        self.inner.aliases()
+        &self.aliases
     }
 
     fn signature(&self) -> &Signature {
@@ -122,7 +187,7 @@ impl AggregateUDFImpl for ExactAggregate {
             .first()
             .is_some_and(|field| field.data_type() == &DataType::Float64);
         if float_input && !args.is_distinct {
-            return Ok(Box::new(FrameFloatAccumulator::new(self.average)));
+            return Ok(Box::new(FrameFloatAccumulator::new(self.statistic)));
         }
         match self.checked_sum(&args) {
             Some(accumulator) => Ok(accumulator),
@@ -138,7 +203,7 @@ impl AggregateUDFImpl for ExactAggregate {
         &self,
         args: AccumulatorArgs,
     ) -> Result<Box<dyn GroupsAccumulator>> {
-        if self.average || args.is_distinct {
+        if !self.checks_overflow(&args) {
             return self.inner.create_groups_accumulator(args);
         }
         let data_type = args.return_field.data_type().clone();
@@ -155,7 +220,8 @@ impl AggregateUDFImpl for ExactAggregate {
     }
 
     fn reverse_expr(&self) -> ReversedUDAF {
-        // DataFusion's `sum` and `avg` are their own reverse: so is this.
+        // DataFusion's `sum`, `avg` and variances are their own reverse: so
+        // is this.
         match self.inner.reverse_udf() {
             ReversedUDAF::Reversed(_) | ReversedUDAF::Identical => ReversedUDAF::Identical,
             ReversedUDAF::NotSupported => ReversedUDAF::NotSupported,
@@ -355,28 +421,58 @@ impl GroupsAccumulator for CheckedGroupsSum {
     }
 }
 
-/// `sum` or `avg` of the floats in a sliding window frame, added up in row
-/// order each time the frame moves.
+/// The `sum`, `avg`, variance or standard deviation of the floats in a
+/// sliding window frame, computed from the frame's values in row order each
+/// time the frame moves.
 #[derive(Debug)]
 struct FrameFloatAccumulator {
     frame: VecDeque<Option<f64>>,
-    average: bool,
+    statistic: Statistic,
+}
+
+/// The count, mean and sum of squared deviations of some floats, updated
+/// one value at a time in the order Spark's central-moment aggregates use.
+#[derive(Default)]
+struct Moments {
+    count: u64,
+    mean: f64,
+    m2: f64,
+}
+
+impl Moments {
+    fn add(&mut self, value: f64) {
+        self.count += 1;
+        let delta = value - self.mean;
+        let delta_n = delta / self.count as f64;
+        self.mean += delta_n;
+        self.m2 += delta * (delta - delta_n);
+    }
 }
 
 impl FrameFloatAccumulator {
-    fn new(average: bool) -> Self {
+    fn new(statistic: Statistic) -> Self {
         Self {
             frame: VecDeque::new(),
-            average,
+            statistic,
         }
+    }
+
+    fn values(&self) -> impl Iterator<Item = f64> + '_ {
+        self.frame.iter().flatten().copied()
     }
 
     /// The frame's sum and its count of non-null values.
     fn sum_and_count(&self) -> (f64, u64) {
-        self.frame
-            .iter()
-            .flatten()
+        self.values()
             .fold((0.0, 0), |(sum, count), value| (sum + value, count + 1))
+    }
+
+    fn moments(&self) -> Moments {
+        self.values()
+            .fold(Moments::default(), |mut moments, value| {
+                moments.add(value);
+                moments
+            })
     }
 }
 
@@ -398,26 +494,48 @@ impl Accumulator for FrameFloatAccumulator {
     }
 
     fn merge_batch(&mut self, _states: &[ArrayRef]) -> Result<()> {
-        exec_err!("a window frame's sum is never merged")
+        exec_err!("a window frame's aggregate is never merged")
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        // The state fields of DataFusion's own accumulators.
         let (sum, count) = self.sum_and_count();
         let sum = ScalarValue::Float64((count > 0).then_some(sum));
-        Ok(if self.average {
-            vec![ScalarValue::UInt64(Some(count)), sum]
-        } else {
-            vec![sum]
+        Ok(match self.statistic {
+            Statistic::Sum => vec![sum],
+            Statistic::Avg => vec![ScalarValue::UInt64(Some(count)), sum],
+            Statistic::Variance { .. } => {
+                let Moments { count, mean, m2 } = self.moments();
+                vec![
+                    ScalarValue::UInt64(Some(count)),
+                    ScalarValue::Float64(Some(mean)),
+                    ScalarValue::Float64(Some(m2)),
+                ]
+            }
         })
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let (sum, count) = self.sum_and_count();
-        Ok(ScalarValue::Float64(match (count, self.average) {
-            (0, _) => None,
-            (_, true) => Some(sum / count as f64),
-            (_, false) => Some(sum),
-        }))
+        let value = match self.statistic {
+            Statistic::Sum | Statistic::Avg => {
+                let (sum, count) = self.sum_and_count();
+                match (count, self.statistic) {
+                    (0, _) => None,
+                    (_, Statistic::Avg) => Some(sum / count as f64),
+                    _ => Some(sum),
+                }
+            }
+            Statistic::Variance { population, root } => {
+                let Moments { count, m2, .. } = self.moments();
+                let variance = match (count, population) {
+                    (0, _) | (1, false) => None,
+                    (_, true) => Some(m2 / count as f64),
+                    (_, false) => Some(m2 / (count - 1) as f64),
+                };
+                variance.map(|variance| if root { variance.sqrt() } else { variance })
+            }
+        };
+        Ok(ScalarValue::Float64(value))
     }
 
     fn size(&self) -> usize {

@@ -5,39 +5,47 @@
 //! answer a user can trust in both places:
 //! - [`arithmetic`]: integer and decimal overflow is an error, never a
 //!   wrapped or out-of-range value (Spark's ANSI mode, its default);
-//! - [`aggregate`]: `sum` fails on overflow the same way, and `sum`/`avg`
-//!   over floats in sliding window frames are computed over the frame, not
-//!   by subtracting what left it;
+//! - [`aggregate`]: `sum` fails on overflow the same way, and `sum`, `avg`
+//!   and the variances over floats in sliding window frames are computed
+//!   over the frame, not by subtracting what left it;
+//! - [`functions`]: functions take the arguments Spark's take
+//!   (`octet_length` of binary values);
 //! - [`topk`]: DataFusion's top-k aggregation, which panics on NaN keys,
 //!   runs only on plans that aggregate no floats;
 //! - [`timestamp`]: timestamp literals at years 1 to 9999 plan, in
-//!   microseconds where nanoseconds cannot hold them.
+//!   microseconds where nanoseconds cannot hold them;
+//! - [`panic`]: a panic inside an operator is an internal error naming the
+//!   operator, not a crash of the caller.
 //!
-//! [`install`] adds both to a session; `lakefed::new_session_context` and
+//! [`install`] adds them to a session; `lakefed::new_session_context` and
 //! every `register_*` call do it.
 
 pub mod aggregate;
 pub mod arithmetic;
+pub mod functions;
+pub mod panic;
 pub mod timestamp;
 pub mod topk;
 
 use std::sync::Arc;
 
 use datafusion::execution::SessionStateBuilder;
-use datafusion::logical_expr::AggregateUDF;
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::optimizer::AnalyzerRule;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::prelude::SessionContext;
 
 use aggregate::ExactAggregate;
 use arithmetic::CheckArithmetic;
+use functions::OctetLength;
+use panic::GuardedPlanner;
 use timestamp::WideTimestampLiterals;
 use topk::FloatSafeTopK;
 
 /// Adds lakefed's local semantics to `ctx`, once: the analyzer rules for
 /// timestamp literals (first, before type coercion) and checked arithmetic
-/// (last), `sum`/`avg` in place of DataFusion's, and the float-safe top-k
-/// rule in place of DataFusion's.
+/// (last); its aggregates, `octet_length` and float-safe top-k rule in
+/// place of DataFusion's; and the planner that guards plans against panics.
 pub fn install(ctx: &SessionContext) {
     let installed = ctx
         .state()
@@ -48,8 +56,17 @@ pub fn install(ctx: &SessionContext) {
     if installed {
         return;
     }
-    ctx.register_udaf(AggregateUDF::from(ExactAggregate::sum()));
-    ctx.register_udaf(AggregateUDF::from(ExactAggregate::avg()));
+    for aggregate in [
+        ExactAggregate::sum(),
+        ExactAggregate::avg(),
+        ExactAggregate::var_samp(),
+        ExactAggregate::var_pop(),
+        ExactAggregate::stddev(),
+        ExactAggregate::stddev_pop(),
+    ] {
+        ctx.register_udaf(AggregateUDF::from(aggregate));
+    }
+    ctx.register_udf(ScalarUDF::from(OctetLength::default()));
 
     let state = ctx.state_ref();
     let mut state = state.write();
@@ -68,7 +85,9 @@ pub fn install(ctx: &SessionContext) {
             }
         })
         .collect();
+    let planner = Arc::new(GuardedPlanner::new(Arc::clone(state.query_planner())));
     *state = SessionStateBuilder::new_from_existing(state.clone())
+        .with_query_planner(planner)
         .with_analyzer_rules(analyzer_rules)
         .with_physical_optimizer_rules(physical_rules)
         .build();
