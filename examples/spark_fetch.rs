@@ -49,7 +49,7 @@ async fn main() -> Result<(), BoxError> {
 
 /// A metric summed over the plan's Spark scans.
 fn remote_metric(plan: &Arc<dyn ExecutionPlan>, name: &str) -> usize {
-    let own = if plan.name() == "SparkScanExec" {
+    let own = if plan.name() == "RemoteScanExec" {
         plan.metrics()
             .and_then(|metrics| metrics.sum_by_name(name))
             .map_or(0, |value| value.as_usize())

@@ -23,6 +23,7 @@
 pub mod config;
 mod error;
 pub mod federation;
+pub mod remote;
 mod runtime;
 mod secret;
 pub mod semantics;

@@ -13,7 +13,7 @@ use datafusion::common::stats::Precision;
 use datafusion::error::DataFusionError;
 use datafusion::physical_plan::{ExecutionPlan, StatisticsArgs, StatisticsContext, execute_stream};
 use futures::StreamExt;
-use lakefed::sources::spark_connect::spark_scans;
+use lakefed::remote::remote_scans;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
@@ -238,7 +238,7 @@ impl DataFrame {
 }
 
 fn remote_queries(plan: &Arc<dyn ExecutionPlan>) -> Vec<(String, String)> {
-    spark_scans(plan)
+    remote_scans(plan)
         .into_iter()
         .map(|scan| (scan.source().to_string(), scan.sql().to_string()))
         .collect()

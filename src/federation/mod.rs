@@ -6,7 +6,7 @@
 //! there a subplan is unparsed with DataFusion's unparser and a construct it
 //! cannot render fails the query, and its literals follow DataFusion's
 //! dialect (`'it''s'`, which Spark reads as `its`). Here each node is checked
-//! against a semantic allow-list ([`sql::expr`](crate::sources::spark_connect::sql::expr))
+//! against a semantic allow-list ([`sql::expr`](crate::remote::sql::expr))
 //! and a node that does not render simply stays in DataFusion, with its
 //! inputs still federated on their own.
 //!
@@ -36,8 +36,8 @@ use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, Sort};
 use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 use datafusion::prelude::SessionContext;
 
-use crate::sources::spark_connect::SparkQueryTable;
-use crate::sources::spark_connect::sql::plan::{SparkQuery, column_name, render};
+use crate::remote::sql::plan::{column_name, render};
+use crate::remote::{RemoteQuery, RemoteQueryTable};
 
 extensions_options! {
     /// lakefed's session settings (`SET lakefed.<name> = <value>`).
@@ -203,7 +203,7 @@ fn sorted_below(plan: &LogicalPlan) -> bool {
 
 /// A scan of `query`'s result standing in for `plan`: the positional columns
 /// renamed back to `plan`'s qualified names.
-fn remote_scan(plan: &LogicalPlan, query: SparkQuery, number: usize) -> Result<LogicalPlan> {
+fn remote_scan(plan: &LogicalPlan, query: RemoteQuery, number: usize) -> Result<LogicalPlan> {
     let schema = plan.schema();
     let fields = schema
         .fields()
@@ -219,7 +219,7 @@ fn remote_scan(plan: &LogicalPlan, query: SparkQuery, number: usize) -> Result<L
         })
         .collect::<Vec<_>>();
     let name = TableReference::partial(query.source.clone(), format!("federated_{number}"));
-    let table = SparkQueryTable::new(query, Arc::new(Schema::new(fields)));
+    let table = RemoteQueryTable::new(query, Arc::new(Schema::new(fields)));
     let scan = LogicalPlanBuilder::scan(name.clone(), provider_as_source(Arc::new(table)), None)?;
     let renamed = schema.iter().enumerate().map(|(i, (qualifier, field))| {
         Expr::Column(Column::new(Some(name.clone()), column_name(i)))

@@ -17,9 +17,9 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use lakefed::SessionContextExt;
+use lakefed::remote::sql::string_literal;
 use lakefed::sources::delta::StorageOptions;
 use lakefed::sources::spark_connect::SparkConnectClient;
-use lakefed::sources::spark_connect::sql::string_literal;
 
 use crate::spark_env::{client, url};
 

@@ -200,7 +200,7 @@ async fn explain_analyze_shows_what_each_remote_scan_received() {
         let plan = query(&ctx, &sql).await.join("\n");
         let scan = plan
             .lines()
-            .find(|line| line.contains("SparkScanExec"))
+            .find(|line| line.contains("RemoteScanExec"))
             .unwrap_or_else(|| panic!("{plan}"));
         let metrics = [
             "bytes_received=",

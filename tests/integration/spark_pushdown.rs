@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use datafusion::datasource::MemTable;
 use datafusion::physical_plan::displayable;
+use lakefed::remote::sql::{quote_identifier, string_literal};
 use lakefed::sources::spark_connect::SparkConnectClient;
-use lakefed::sources::spark_connect::sql::{quote_identifier, string_literal};
 
 use crate::spark_env::{NS, client, context, format_rows, query};
 

@@ -15,8 +15,9 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::physical_plan::{ExecutionPlan, displayable};
 use lakefed::SessionContextExt;
+use lakefed::remote::RemoteScanExec;
 use lakefed::sources::delta::{SaveMode, StorageOptions, write_batches};
-use lakefed::sources::spark_connect::{SparkConnectClient, SparkScanExec};
+use lakefed::sources::spark_connect::SparkConnectClient;
 
 use crate::output::{Format, run_query};
 
@@ -93,7 +94,7 @@ fn print_scans(plan: &Arc<dyn ExecutionPlan>) {
             .map_or(0, |v| v.as_usize())
     };
     let any: &dyn Any = plan.as_ref();
-    if let Some(scan) = any.downcast_ref::<SparkScanExec>() {
+    if let Some(scan) = any.downcast_ref::<RemoteScanExec>() {
         println!(
             "  Spark: rows received: {}, Arrow bytes: {}, first batch after {:.1} ms\n    sql: {}",
             plan.metrics().and_then(|m| m.output_rows()).unwrap_or(0),

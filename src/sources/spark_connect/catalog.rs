@@ -26,9 +26,9 @@ use datafusion::error::Result as DFResult;
 use parking_lot::Mutex;
 
 use super::client::SparkConnectClient;
-use super::sql::{object_reference, quote_identifier};
-use super::table::{SparkTable, SparkTableName};
 use crate::error::{Error, Result};
+use crate::remote::sql::{object_reference, quote_identifier};
+use crate::remote::{RemoteTable, RemoteTableName};
 use crate::runtime::block_on_io;
 
 /// Spark error classes meaning "no such table" rather than a failure.
@@ -119,8 +119,8 @@ impl SparkSchema {
         .await
     }
 
-    fn table_name(&self, table: &str) -> SparkTableName {
-        SparkTableName {
+    fn table_name(&self, table: &str) -> RemoteTableName {
+        RemoteTableName {
             catalog: self.catalog.clone(),
             namespace: self.namespace.clone(),
             table: table.to_string(),
@@ -147,7 +147,8 @@ impl SchemaProvider for SparkSchema {
     }
 
     async fn table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
-        match SparkTable::try_new(self.client.clone(), &self.source, self.table_name(name)).await {
+        let engine = Arc::new(self.client.clone());
+        match RemoteTable::try_new(engine, &self.source, self.table_name(name)).await {
             Ok(table) => Ok(Some(Arc::new(table))),
             Err(Error::Remote {
                 error_class: Some(class),

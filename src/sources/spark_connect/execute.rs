@@ -26,6 +26,7 @@ use tonic::{Code, Status, Streaming};
 
 use super::client::{SparkConnectClient, is_unavailable};
 use crate::error::{Error, Result};
+use crate::remote::RemoteMetrics;
 use crate::runtime::spawn_io;
 
 /// Consumed responses are released in steps of this many bytes: one
@@ -50,6 +51,21 @@ pub struct ExecuteMetrics {
     pub wait_time: Time,
     /// Time spent decoding Arrow IPC.
     pub decode_time: Time,
+}
+
+impl ExecuteMetrics {
+    /// The counters, registered in `metrics` under the names `EXPLAIN
+    /// ANALYZE` shows.
+    pub fn registered_in(metrics: &RemoteMetrics) -> Self {
+        Self {
+            bytes: metrics.counter("bytes_received"),
+            batches: metrics.counter("batches_received"),
+            reattaches: metrics.counter("reattaches"),
+            time_to_first_batch: metrics.time("time_to_first_batch"),
+            wait_time: metrics.time("wait_time"),
+            decode_time: metrics.time("decode_time"),
+        }
+    }
 }
 
 impl SparkConnectClient {

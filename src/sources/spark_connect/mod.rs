@@ -5,29 +5,22 @@
 //!   when dropped.
 //! - [`SparkCatalog`]: a Spark catalog as a DataFusion catalog
 //!   (`<source>.<namespace>.<table>`).
-//! - [`SparkTable`]: a scan sends one Spark SQL statement with the
-//!   projection, the filters Spark evaluates exactly as DataFusion does, and
-//!   the limit; [`SparkScanExec`] shows it in EXPLAIN.
-//! - [`sql`]: the Spark SQL dialect, down to whole subplans that
-//!   [`federation`](crate::federation) sends as one statement.
+//! - The client is the [`RemoteEngine`](crate::remote::RemoteEngine) of
+//!   the catalog's [`RemoteTable`](crate::remote::RemoteTable)s: scans and
+//!   federated subplans reach Spark through [`crate::remote`], in its Spark
+//!   SQL dialect.
 
 mod catalog;
 mod client;
 mod connection;
+mod engine;
 mod execute;
-mod query;
-mod scan;
-pub mod sql;
-mod table;
 mod types;
 
 pub use catalog::{SparkCatalog, SparkSchema};
 pub use client::{ClientOptions, SparkConnectClient};
 pub use connection::{ConnectionString, DEFAULT_PORT, Keepalive, TOKEN_ENV, Transport};
 pub use execute::ExecuteMetrics;
-pub(crate) use query::SparkQueryTable;
-pub use scan::{SparkScanExec, spark_scans};
-pub use table::{SparkTable, SparkTableName};
 pub use types::{arrow_schema, arrow_type};
 
 /// How a Spark Connect source is attached.

@@ -9,11 +9,7 @@ use spark_connect_proto::data_type::Kind;
 use spark_connect_proto::{DataType as SparkType, data_type};
 
 use crate::error::{Error, Result};
-
-/// Field metadata marking a Spark `CHAR(n)` column (value: `n`). Spark pads
-/// such values and compares them padded with the other side, so lakefed
-/// never sends a comparison on them (see [`sql::expr`](super::sql::expr)).
-pub const CHAR_LENGTH_KEY: &str = "lakefed.spark.char_length";
+use crate::remote::sql::CHAR_LENGTH_KEY;
 
 /// Spark's defaults for a `DECIMAL` without precision or scale.
 const DEFAULT_DECIMAL: (i32, i32) = (10, 0);

@@ -1,7 +1,7 @@
-//! One Spark table as a DataFusion table: its schema comes from the server's
-//! analysis, and each scan sends one Spark SQL statement carrying the
-//! projection, the filters Spark evaluates exactly as DataFusion does, and
-//! the limit.
+//! One remote table as a DataFusion table: its schema comes from the
+//! engine's analysis, and each scan sends one Spark SQL statement carrying
+//! the projection, the filters the engine evaluates exactly as DataFusion
+//! does, and the limit.
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,16 +15,16 @@ use datafusion::error::{DataFusionError, Result as DFResult};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
-use super::client::SparkConnectClient;
-use super::scan::SparkScanExec;
+use super::RemoteEngine;
+use super::scan::RemoteScanExec;
 use super::sql::plan::column_name;
 use super::sql::{filter, object_reference};
 use crate::error::Result;
 
-/// A table's name in Spark: optional catalog, namespace, table.
+/// A table's name in the remote engine: optional catalog, namespace, table.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SparkTableName {
-    /// The Spark catalog; `None` means the session's current catalog.
+pub struct RemoteTableName {
+    /// The catalog; `None` means the session's current catalog.
     pub catalog: Option<String>,
     /// The namespace (database) in that catalog.
     pub namespace: String,
@@ -32,7 +32,7 @@ pub struct SparkTableName {
     pub table: String,
 }
 
-impl fmt::Display for SparkTableName {
+impl fmt::Display for RemoteTableName {
     /// The multi-part name as Spark SQL reads it ([`object_reference`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::with_capacity(3);
@@ -42,36 +42,37 @@ impl fmt::Display for SparkTableName {
     }
 }
 
-/// A table of a Spark Connect server.
-pub struct SparkTable {
-    client: SparkConnectClient,
+/// A table of a remote engine.
+pub struct RemoteTable {
+    engine: Arc<dyn RemoteEngine>,
     source: String,
-    name: SparkTableName,
+    name: RemoteTableName,
     schema: SchemaRef,
     df_schema: DFSchema,
 }
 
-impl fmt::Debug for SparkTable {
+impl fmt::Debug for RemoteTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SparkTable")
+        f.debug_struct("RemoteTable")
+            .field("engine", &self.engine.kind())
             .field("source", &self.source)
             .field("name", &self.name)
             .finish()
     }
 }
 
-impl SparkTable {
-    /// Looks the table up on the server (its schema, by analysis).
-    /// `source` names the lakefed source in EXPLAIN output.
+impl RemoteTable {
+    /// Looks the table up in `engine` (its schema, by analysis). `source`
+    /// names the lakefed source in EXPLAIN output.
     pub async fn try_new(
-        client: SparkConnectClient,
+        engine: Arc<dyn RemoteEngine>,
         source: &str,
-        name: SparkTableName,
+        name: RemoteTableName,
     ) -> Result<Self> {
-        let schema = client.schema(&format!("SELECT * FROM {name}")).await?;
+        let schema = engine.schema(&format!("SELECT * FROM {name}")).await?;
         let df_schema = DFSchema::try_from(Schema::clone(&schema))?;
         Ok(Self {
-            client,
+            engine,
             source: source.to_string(),
             name,
             schema,
@@ -79,14 +80,14 @@ impl SparkTable {
         })
     }
 
-    /// The table's name in Spark.
-    pub fn name(&self) -> &SparkTableName {
+    /// The table's name in the engine.
+    pub fn name(&self) -> &RemoteTableName {
         &self.name
     }
 
-    /// The client of the session the table lives in.
-    pub fn client(&self) -> &SparkConnectClient {
-        &self.client
+    /// The engine the table lives in.
+    pub fn engine(&self) -> &Arc<dyn RemoteEngine> {
+        &self.engine
     }
 
     /// The lakefed source the table belongs to.
@@ -94,7 +95,7 @@ impl SparkTable {
         &self.source
     }
 
-    /// The Spark SQL a scan sends, with the table's column names.
+    /// The SQL a scan sends, with the table's column names.
     fn scan_sql(
         &self,
         projection: Option<&Vec<usize>>,
@@ -103,11 +104,14 @@ impl SparkTable {
     ) -> DFResult<String> {
         self.select_sql(projection, filters, limit, false)
             .ok_or_else(|| {
-                DataFusionError::Internal(format!("filters {filters:?} cannot be sent to Spark"))
+                DataFusionError::Internal(format!(
+                    "filters {filters:?} cannot be sent to {}",
+                    self.engine.kind()
+                ))
             })
     }
 
-    /// The Spark SQL for a scan inside a larger statement: output columns
+    /// The SQL for a scan inside a larger statement: output columns
     /// named by position (`_c0`, ...), see [`plan`](super::sql::plan).
     /// `None` if a filter is not on the allow-list.
     pub(crate) fn positional_sql(
@@ -165,7 +169,7 @@ impl SparkTable {
 }
 
 #[async_trait]
-impl TableProvider for SparkTable {
+impl TableProvider for RemoteTable {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
@@ -186,8 +190,8 @@ impl TableProvider for SparkTable {
             Some(indices) => Arc::new(self.schema.project(indices)?),
             None => self.schema.clone(),
         };
-        Ok(Arc::new(SparkScanExec::new(
-            self.client.clone(),
+        Ok(Arc::new(RemoteScanExec::new(
+            Arc::clone(&self.engine),
             &self.source,
             sql,
             schema,

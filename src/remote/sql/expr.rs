@@ -53,8 +53,7 @@ use datafusion::logical_expr::{
     WindowFrameBound, WindowFrameUnits, WindowFunctionDefinition,
 };
 
-use super::super::types::CHAR_LENGTH_KEY;
-use super::{literal, object_reference, string_literal};
+use super::{CHAR_LENGTH_KEY, literal, object_reference, string_literal};
 use crate::semantics::arithmetic::CheckedArithmetic;
 
 /// Renders a filter for the `WHERE` clause of a scan of a table with

@@ -1,5 +1,6 @@
 //! Spark SQL generated from DataFusion plans: the dialect lakefed speaks to
-//! Spark, built on semantics rather than syntax.
+//! the Spark SQL engines (Spark Connect servers, Databricks SQL
+//! warehouses), built on semantics rather than syntax. It names no source.
 //!
 //! - this module: identifiers and literals that mean the same value whatever
 //!   the server's parser settings;
@@ -29,6 +30,11 @@ use chrono::{DateTime, NaiveDate};
 use datafusion::common::ScalarValue;
 
 pub use expr::filter;
+
+/// Field metadata marking a Spark `CHAR(n)` column (its value is `n`).
+/// Spark pads such values and compares them padded with the other side, so
+/// lakefed never sends a comparison on them (see [`expr`]).
+pub const CHAR_LENGTH_KEY: &str = "lakefed.spark.char_length";
 
 /// A Spark identifier: backticks, a backtick inside doubled. Only for names
 /// without `$`; [`object_reference`] writes any name.

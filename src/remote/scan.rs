@@ -1,5 +1,5 @@
-//! The physical scan of a Spark table: one Spark SQL statement whose result
-//! streams into DataFusion batch by batch.
+//! The physical scan of a remote table or federated subplan: one statement
+//! whose result streams into DataFusion batch by batch.
 
 use std::any::Any;
 use std::fmt;
@@ -13,26 +13,23 @@ use datafusion::error::{DataFusionError, Result as DFResult};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::metrics::{
-    BaselineMetrics, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
-};
+use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
 use futures::{StreamExt, TryStreamExt};
 
-use super::client::SparkConnectClient;
-use super::execute::ExecuteMetrics;
+use super::{RemoteEngine, RemoteMetrics};
 
-/// Reads the result of one Spark SQL statement from a Spark Connect server.
+/// Reads the result of one statement from a remote engine.
 ///
-/// `EXPLAIN` shows the source and the SQL sent; `EXPLAIN ANALYZE` adds the
-/// rows, bytes and batches received, the time to the first batch, and how
-/// the time split between waiting on the server and decoding.
+/// `EXPLAIN` shows the source, the engine and the SQL sent; `EXPLAIN
+/// ANALYZE` adds the rows and what the engine reports (bytes and batches
+/// received, the time to the first batch, and engine-specific metrics).
 #[derive(Debug)]
-pub struct SparkScanExec {
-    client: SparkConnectClient,
+pub struct RemoteScanExec {
+    engine: Arc<dyn RemoteEngine>,
     source: String,
     sql: String,
     schema: SchemaRef,
@@ -40,9 +37,15 @@ pub struct SparkScanExec {
     metrics: ExecutionPlanMetricsSet,
 }
 
-impl SparkScanExec {
-    /// A scan of `sql`'s result, which has `schema`.
-    pub fn new(client: SparkConnectClient, source: &str, sql: String, schema: SchemaRef) -> Self {
+impl RemoteScanExec {
+    /// A scan of `sql`'s result, which has `schema`, run by `engine` for
+    /// the lakefed source `source`.
+    pub fn new(
+        engine: Arc<dyn RemoteEngine>,
+        source: &str,
+        sql: String,
+        schema: SchemaRef,
+    ) -> Self {
         let properties = PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
             Partitioning::UnknownPartitioning(1),
@@ -50,7 +53,7 @@ impl SparkScanExec {
             Boundedness::Bounded,
         );
         Self {
-            client,
+            engine,
             source: source.to_string(),
             sql,
             schema,
@@ -59,7 +62,7 @@ impl SparkScanExec {
         }
     }
 
-    /// The Spark SQL this scan sends.
+    /// The SQL this scan sends.
     pub fn sql(&self) -> &str {
         &self.sql
     }
@@ -68,16 +71,23 @@ impl SparkScanExec {
     pub fn source(&self) -> &str {
         &self.source
     }
+
+    /// The kind of engine the scan runs on.
+    pub fn engine(&self) -> &'static str {
+        self.engine.kind()
+    }
 }
 
-/// The Spark scans of a physical plan, top down: what each remote source is
-/// sent when the plan runs.
-pub fn spark_scans(plan: &Arc<dyn ExecutionPlan>) -> Vec<&SparkScanExec> {
+/// The remote scans of a physical plan, top down: what each remote source
+/// is sent when the plan runs.
+pub fn remote_scans(plan: &Arc<dyn ExecutionPlan>) -> Vec<&RemoteScanExec> {
     let mut scans = Vec::new();
     let mut pending = vec![plan];
     while let Some(node) = pending.pop() {
+        // The concrete type: wrappers that delegate their downcast identity
+        // are walked through as children.
         let any: &dyn Any = node.as_ref();
-        if let Some(scan) = any.downcast_ref::<SparkScanExec>() {
+        if let Some(scan) = any.downcast_ref::<RemoteScanExec>() {
             scans.push(scan);
         }
         pending.extend(node.children().into_iter().rev());
@@ -85,21 +95,28 @@ pub fn spark_scans(plan: &Arc<dyn ExecutionPlan>) -> Vec<&SparkScanExec> {
     scans
 }
 
-impl DisplayAs for SparkScanExec {
+impl DisplayAs for RemoteScanExec {
     fn fmt_as(&self, format: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         match format {
             DisplayFormatType::TreeRender => {
                 writeln!(f, "source={}", self.source)?;
+                writeln!(f, "engine={}", self.engine())?;
                 write!(f, "sql={}", self.sql)
             }
-            _ => write!(f, "SparkScanExec: source={}, sql={}", self.source, self.sql),
+            _ => write!(
+                f,
+                "RemoteScanExec: source={}, engine={}, sql={}",
+                self.source,
+                self.engine(),
+                self.sql
+            ),
         }
     }
 }
 
-impl ExecutionPlan for SparkScanExec {
+impl ExecutionPlan for RemoteScanExec {
     fn name(&self) -> &str {
-        "SparkScanExec"
+        "RemoteScanExec"
     }
 
     fn properties(&self) -> &Arc<PlanProperties> {
@@ -125,7 +142,7 @@ impl ExecutionPlan for SparkScanExec {
             Ok(self)
         } else {
             Err(DataFusionError::Internal(
-                "SparkScanExec has no children".to_string(),
+                "RemoteScanExec has no children".to_string(),
             ))
         }
     }
@@ -137,34 +154,24 @@ impl ExecutionPlan for SparkScanExec {
     ) -> DFResult<SendableRecordBatchStream> {
         if partition != 0 {
             return Err(DataFusionError::Internal(format!(
-                "SparkScanExec has one partition, not {partition}"
+                "RemoteScanExec has one partition, not {partition}"
             )));
         }
-        let metric =
-            |name: &'static str| MetricBuilder::new(&self.metrics).counter(name, partition);
-        let time =
-            |name: &'static str| MetricBuilder::new(&self.metrics).subset_time(name, partition);
-        let metrics = ExecuteMetrics {
-            bytes: metric("bytes_received"),
-            batches: metric("batches_received"),
-            reattaches: metric("reattaches"),
-            time_to_first_batch: time("time_to_first_batch"),
-            wait_time: time("wait_time"),
-            decode_time: time("decode_time"),
-        };
+        let metrics = RemoteMetrics::new(self.metrics.clone(), partition);
         let baseline = BaselineMetrics::new(&self.metrics, partition);
-        let client = self.client.clone();
+        let engine = Arc::clone(&self.engine);
         let sql = self.sql.clone();
         let schema = self.schema.clone();
+        let source = self.source.clone();
         let batches = futures::stream::once(async move {
-            client
+            engine
                 .execute(&sql, metrics)
                 .await
                 .map_err(DataFusionError::from)
         })
         .try_flatten()
         .map(move |batch| {
-            let batch = align(batch.map_err(DataFusionError::from)?, &schema)?;
+            let batch = align(batch.map_err(DataFusionError::from)?, &schema, &source)?;
             baseline.record_output(batch.num_rows());
             Ok(batch)
         });
@@ -179,12 +186,12 @@ impl ExecutionPlan for SparkScanExec {
     }
 }
 
-/// Gives a batch from Spark the scan's declared schema: the same columns,
+/// Gives a batch from `source` the scan's declared schema: the same columns,
 /// with Arrow types that may differ only in naming (list items, map
 /// entries), string width (`useLargeVarTypes`), or width of an integer or
 /// decimal (a literal's narrower type), cast where they do. Any other
 /// difference is an error, never a silent conversion.
-fn align(batch: RecordBatch, schema: &SchemaRef) -> DFResult<RecordBatch> {
+fn align(batch: RecordBatch, schema: &SchemaRef, source: &str) -> DFResult<RecordBatch> {
     if schema.fields().is_empty() {
         let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
         return Ok(RecordBatch::try_new_with_options(
@@ -195,7 +202,7 @@ fn align(batch: RecordBatch, schema: &SchemaRef) -> DFResult<RecordBatch> {
     }
     if batch.num_columns() != schema.fields().len() {
         return Err(DataFusionError::Execution(format!(
-            "Spark returned {} columns where {} were expected; did the table change since the query was planned?",
+            "source '{source}' returned {} columns where {} were expected; did the table change since the query was planned?",
             batch.num_columns(),
             schema.fields().len()
         )));
@@ -209,7 +216,7 @@ fn align(batch: RecordBatch, schema: &SchemaRef) -> DFResult<RecordBatch> {
                 Ok(column.clone())
             } else if !same_values(column.data_type(), field.data_type()) {
                 Err(DataFusionError::Execution(format!(
-                    "Spark returned column '{}' as {} where {} was expected; did the table change since the query was planned?",
+                    "source '{source}' returned column '{}' as {} where {} was expected; did the table change since the query was planned?",
                     field.name(),
                     column.data_type(),
                     field.data_type()
@@ -221,7 +228,7 @@ fn align(batch: RecordBatch, schema: &SchemaRef) -> DFResult<RecordBatch> {
                 };
                 cast_with_options(column, field.data_type(), &options).map_err(|err| {
                     DataFusionError::Execution(format!(
-                        "Spark returned column '{}' as {} where {} was expected ({err}); did the table change since the query was planned?",
+                        "source '{source}' returned column '{}' as {} where {} was expected ({err}); did the table change since the query was planned?",
                         field.name(),
                         column.data_type(),
                         field.data_type()

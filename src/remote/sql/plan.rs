@@ -8,8 +8,8 @@
 //! user's names never matter above the table scans. Spark's optimizer
 //! flattens the nesting.
 //!
-//! A node renders only when all its inputs render for the same Spark
-//! session and every expression in it is on the [allow-list](super::expr);
+//! A node renders only when all its inputs render for the same compute
+//! context ([`ComputeContext`](crate::remote::ComputeContext)) and every expression in it is on the [allow-list](super::expr);
 //! otherwise rendering returns `None` and the caller keeps the node in
 //! DataFusion.
 
@@ -22,33 +22,7 @@ use datafusion::logical_expr::{
 };
 
 use super::expr::{ExprRenderer, is_comparable};
-use crate::sources::spark_connect::{SparkConnectClient, SparkTable};
-
-/// One statement for one Spark session.
-#[derive(Clone, Debug)]
-pub(crate) struct SparkQuery {
-    /// The session that owns every table the statement reads.
-    pub client: SparkConnectClient,
-    /// The lakefed source the tables belong to (for EXPLAIN).
-    pub source: String,
-    /// The statement; its columns are `_c0`, `_c1`, ... in the order of the
-    /// rendered plan's schema.
-    pub sql: String,
-}
-
-impl SparkQuery {
-    fn same_session(&self, other: &SparkQuery) -> bool {
-        self.client.endpoint() == other.client.endpoint()
-            && self.client.session_id() == other.client.session_id()
-    }
-
-    fn with_sql(&self, sql: String) -> SparkQuery {
-        SparkQuery {
-            sql,
-            ..self.clone()
-        }
-    }
-}
+use crate::remote::{RemoteQuery, RemoteTable};
 
 /// The positional name of output column `index`.
 pub(crate) fn column_name(index: usize) -> String {
@@ -56,8 +30,9 @@ pub(crate) fn column_name(index: usize) -> String {
 }
 
 /// Renders `plan` as one Spark SQL statement, if the whole plan reads
-/// tables of one Spark session and Spark answers it exactly as DataFusion.
-pub(crate) fn render(plan: &LogicalPlan) -> Option<SparkQuery> {
+/// tables of one compute context and the engine answers it exactly as
+/// DataFusion.
+pub(crate) fn render(plan: &LogicalPlan) -> Option<RemoteQuery> {
     match plan {
         LogicalPlan::TableScan(scan) => table_scan(scan),
         LogicalPlan::Projection(Projection { expr, input, .. }) => {
@@ -141,11 +116,11 @@ pub(crate) fn render(plan: &LogicalPlan) -> Option<SparkQuery> {
         LogicalPlan::Union(Union { inputs, schema }) => {
             let width = schema.fields().len();
             let mut parts = Vec::with_capacity(inputs.len());
-            let mut first: Option<SparkQuery> = None;
+            let mut first: Option<RemoteQuery> = None;
             for (i, input) in inputs.iter().enumerate() {
                 let part = render(input)?;
                 if let Some(first) = &first {
-                    first.same_session(&part).then_some(())?;
+                    first.same_context(&part).then_some(())?;
                 }
                 parts.push(format!(
                     "SELECT {} FROM ({}) AS u{i}",
@@ -161,13 +136,13 @@ pub(crate) fn render(plan: &LogicalPlan) -> Option<SparkQuery> {
     }
 }
 
-/// A scan of a Spark table: its projection, filters and limit.
-fn table_scan(scan: &TableScan) -> Option<SparkQuery> {
+/// A scan of a remote table: its projection, filters and limit.
+fn table_scan(scan: &TableScan) -> Option<RemoteQuery> {
     let provider = source_as_provider(&scan.source).ok()?;
-    let table = provider.downcast_ref::<SparkTable>()?;
+    let table = provider.downcast_ref::<RemoteTable>()?;
     let sql = table.positional_sql(scan.projection.as_ref(), &scan.filters, scan.fetch)?;
-    Some(SparkQuery {
-        client: table.client().clone(),
+    Some(RemoteQuery {
+        engine: table.engine().clone(),
         source: table.source().to_string(),
         sql,
     })
@@ -179,7 +154,7 @@ fn sort(
     input: &LogicalPlan,
     fetch: Option<usize>,
     skip: Option<usize>,
-) -> Option<SparkQuery> {
+) -> Option<RemoteQuery> {
     let child = render(input)?;
     let keys = over(input.schema(), "t", |renderer| {
         keys.iter()
@@ -198,7 +173,7 @@ fn sort(
 
 /// `LIMIT`/`OFFSET`; merged into an `ORDER BY` right below, so the rows kept
 /// are the first in that order.
-fn limit(limit: &Limit) -> Option<SparkQuery> {
+fn limit(limit: &Limit) -> Option<RemoteQuery> {
     let SkipType::Literal(skip) = limit.get_skip_type().ok()? else {
         return None;
     };
@@ -240,7 +215,7 @@ fn push_limit(sql: &mut String, fetch: Option<usize>, skip: Option<usize>) {
     }
 }
 
-fn aggregate(aggregate: &Aggregate) -> Option<SparkQuery> {
+fn aggregate(aggregate: &Aggregate) -> Option<RemoteQuery> {
     let Aggregate {
         input,
         group_expr,
@@ -271,7 +246,7 @@ fn aggregate(aggregate: &Aggregate) -> Option<SparkQuery> {
     Some(child.with_sql(sql))
 }
 
-fn join(join: &Join) -> Option<SparkQuery> {
+fn join(join: &Join) -> Option<RemoteQuery> {
     let Join {
         left,
         right,
@@ -286,7 +261,7 @@ fn join(join: &Join) -> Option<SparkQuery> {
         return None;
     }
     let (l, r) = (render(left)?, render(right)?);
-    l.same_session(&r).then_some(())?;
+    l.same_context(&r).then_some(())?;
     let (left_width, right_width) = (left.schema().fields().len(), right.schema().fields().len());
 
     let equals = match null_equality {

@@ -1,5 +1,6 @@
-//! A generated Spark SQL statement as a DataFusion table: what a federated
-//! subplan becomes once [`plan`](super::sql::plan) has rendered it.
+//! A generated statement for one remote engine, and its result as a
+//! DataFusion table: what a federated subplan becomes once
+//! [`plan`](super::sql::plan) has rendered it.
 
 use std::sync::Arc;
 
@@ -11,27 +12,55 @@ use datafusion::error::Result as DFResult;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 
-use super::scan::SparkScanExec;
-use super::sql::plan::SparkQuery;
+use super::RemoteEngine;
+use super::scan::RemoteScanExec;
+
+/// One statement for one remote compute context.
+#[derive(Clone, Debug)]
+pub(crate) struct RemoteQuery {
+    /// The engine that owns every table the statement reads.
+    pub engine: Arc<dyn RemoteEngine>,
+    /// The lakefed source the tables belong to (for EXPLAIN).
+    pub source: String,
+    /// The statement; its columns are `_c0`, `_c1`, ... in the order of the
+    /// rendered plan's schema.
+    pub sql: String,
+}
+
+impl RemoteQuery {
+    /// Whether `other` runs in the same compute context, so that the two
+    /// can be parts of one statement.
+    pub(crate) fn same_context(&self, other: &RemoteQuery) -> bool {
+        self.engine.context() == other.engine.context()
+    }
+
+    /// The same context, another statement.
+    pub(crate) fn with_sql(&self, sql: String) -> RemoteQuery {
+        RemoteQuery {
+            sql,
+            ..self.clone()
+        }
+    }
+}
 
 /// The result of one generated statement; its columns are `_c0`, `_c1`, ...
 /// Projections and limits wrap the statement; filters stay in DataFusion
 /// (whatever could be sent is in the statement already).
 #[derive(Debug)]
-pub(crate) struct SparkQueryTable {
-    query: SparkQuery,
+pub(crate) struct RemoteQueryTable {
+    query: RemoteQuery,
     schema: SchemaRef,
 }
 
-impl SparkQueryTable {
+impl RemoteQueryTable {
     /// The table for `query`, whose result has `schema`.
-    pub(crate) fn new(query: SparkQuery, schema: SchemaRef) -> Self {
+    pub(crate) fn new(query: RemoteQuery, schema: SchemaRef) -> Self {
         Self { query, schema }
     }
 }
 
 #[async_trait]
-impl TableProvider for SparkQueryTable {
+impl TableProvider for RemoteQueryTable {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
@@ -71,8 +100,8 @@ impl TableProvider for SparkQueryTable {
             Some(indices) => Arc::new(self.schema.project(indices)?),
             None => self.schema.clone(),
         };
-        Ok(Arc::new(SparkScanExec::new(
-            self.query.client.clone(),
+        Ok(Arc::new(RemoteScanExec::new(
+            Arc::clone(&self.query.engine),
             &self.query.source,
             sql,
             schema,
