@@ -27,6 +27,16 @@
 //! catalog = "spark_catalog"          # optional: default, the session's current catalog
 //! token_env = "SPARK_TOKEN"          # optional: else `;token=` in the url or SPARK_CONNECT_AUTHENTICATE_TOKEN
 //! connect_timeout_secs = 10          # optional, as are request_timeout_secs and max_retries
+//!
+//! # A Databricks SQL warehouse: the tables of one Unity Catalog catalog are `dbx.<schema>.<table>`.
+//! [sources.dbx]
+//! kind = "databricks_sql"
+//! host = "https://example.cloud.databricks.com"   # optional: else DATABRICKS_HOST or the profile's
+//! warehouse_id = "abcdef1234567890"
+//! catalog = "main"                   # optional: default, the warehouse's current catalog
+//! token_env = "DBX_TOKEN"            # optional; or client_id_env + client_secret_env (OAuth M2M),
+//! profile = "prod"                   # or a ~/.databrickscfg profile; none: Databricks unified auth
+//! chunk_concurrency = 4              # optional, as are wait_timeout_secs and request_timeout_secs
 //! ```
 //!
 //! Secrets are never written in the file: a `*_env` field names the
@@ -43,10 +53,12 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::sources::databricks_sql::DatabricksSqlOptions;
 use crate::sources::delta::{SUPPORTED_SCHEMES, StorageOptions};
 use crate::sources::spark_connect::{
     ClientOptions, ConnectionString, SparkConnectOptions, TOKEN_ENV,
 };
+use crate::workspace::auth::AuthConfig;
 
 /// A parsed `lakefed.toml`.
 #[derive(Clone, Debug, Default)]
@@ -72,6 +84,18 @@ pub enum SourceKind {
     Delta(DeltaSourceConfig),
     /// A Spark Connect server.
     SparkConnect(SparkConnectSourceConfig),
+    /// A Databricks SQL warehouse.
+    DatabricksSql(DatabricksSqlSourceConfig),
+}
+
+/// A `kind = "databricks_sql"` source.
+#[derive(Clone, Debug)]
+pub struct DatabricksSqlSourceConfig {
+    /// The workspace and credentials, as far as the file gives them (the
+    /// rest is resolved by Databricks unified auth when registering).
+    pub auth: AuthConfig,
+    /// Warehouse, catalog and limits.
+    pub options: DatabricksSqlOptions,
 }
 
 /// A `kind = "spark_connect"` source.
@@ -132,6 +156,21 @@ struct RawSparkConnect {
     connect_timeout_secs: Option<u64>,
     request_timeout_secs: Option<u64>,
     max_retries: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabricksSql {
+    host: Option<String>,
+    warehouse_id: String,
+    catalog: Option<String>,
+    token_env: Option<String>,
+    client_id_env: Option<String>,
+    client_secret_env: Option<String>,
+    profile: Option<String>,
+    chunk_concurrency: Option<usize>,
+    wait_timeout_secs: Option<u64>,
+    request_timeout_secs: Option<u64>,
 }
 
 #[derive(Default, Deserialize)]
@@ -195,7 +234,11 @@ fn parse_source(
         return Err("a source name must be non-empty and contain no '.'".to_string());
     }
     let kind = match table.remove("kind") {
-        None => return Err("missing field `kind` (one of: delta, spark_connect)".to_string()),
+        None => {
+            return Err(
+                "missing field `kind` (one of: delta, spark_connect, databricks_sql)".to_string(),
+            );
+        }
         Some(toml::Value::String(kind)) => kind,
         Some(other) => return Err(format!("field `kind` must be a string, not {other}")),
     };
@@ -218,8 +261,15 @@ fn parse_source(
                 kind: SourceKind::SparkConnect(spark_connect(raw, env)?),
             })
         }
+        "databricks_sql" => {
+            let raw: RawDatabricksSql = table.try_into().map_err(|err| err.to_string())?;
+            Ok(SourceConfig {
+                name: name.to_string(),
+                kind: SourceKind::DatabricksSql(databricks_sql(raw, env)?),
+            })
+        }
         other => Err(format!(
-            "field `kind`: unknown source kind '{other}' (one of: delta, spark_connect)"
+            "field `kind`: unknown source kind '{other}' (one of: delta, spark_connect, databricks_sql)"
         )),
     }
 }
@@ -254,6 +304,50 @@ fn spark_connect(
             },
         },
     })
+}
+
+fn databricks_sql(
+    raw: RawDatabricksSql,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<DatabricksSqlSourceConfig, String> {
+    let variable = |field: &str,
+                    name: &Option<String>|
+     -> std::result::Result<Option<String>, String> {
+        match name {
+            None => Ok(None),
+            Some(name) => env(name)
+                .filter(|v| !v.is_empty())
+                .map(Some)
+                .ok_or_else(|| format!("field `{field}`: environment variable {name} is not set")),
+        }
+    };
+    if raw.warehouse_id.trim().is_empty() {
+        return Err("field `warehouse_id` must not be empty".to_string());
+    }
+    let wait_timeout = raw.wait_timeout_secs.unwrap_or(10);
+    if wait_timeout != 0 && !(5..=50).contains(&wait_timeout) {
+        return Err("field `wait_timeout_secs` must be 0 or between 5 and 50".to_string());
+    }
+    let auth = AuthConfig {
+        host: raw.host,
+        token: variable("token_env", &raw.token_env)?.map(Secret::new),
+        client_id: variable("client_id_env", &raw.client_id_env)?,
+        client_secret: variable("client_secret_env", &raw.client_secret_env)?.map(Secret::new),
+        profile: raw.profile,
+    };
+    let mut options = DatabricksSqlOptions::new(raw.warehouse_id);
+    options.catalog = raw.catalog;
+    options.wait_timeout = Duration::from_secs(wait_timeout);
+    if let Some(concurrency) = raw.chunk_concurrency {
+        if concurrency == 0 {
+            return Err("field `chunk_concurrency` must be at least 1".to_string());
+        }
+        options.chunk_concurrency = concurrency;
+    }
+    if let Some(seconds) = raw.request_timeout_secs {
+        options.workspace.request_timeout = Duration::from_secs(seconds);
+    }
+    Ok(DatabricksSqlSourceConfig { auth, options })
 }
 
 fn resolve_location(url: &str, base: &Path) -> std::result::Result<String, String> {
@@ -364,6 +458,46 @@ mod tests {
             panic!("orders is a Delta source")
         };
         assert_eq!(orders.location, "/etc/data/orders");
+    }
+
+    #[test]
+    fn parses_databricks_sql_sources() {
+        let config = parse(
+            r#"
+            [sources.dbx]
+            kind = "databricks_sql"
+            host = "https://example.cloud.databricks.com"
+            warehouse_id = "abc123"
+            catalog = "main"
+            token_env = "KEY"
+            chunk_concurrency = 8
+            "#,
+        )
+        .unwrap();
+        let SourceKind::DatabricksSql(dbx) = &config.sources[0].kind else {
+            panic!("dbx is a Databricks SQL source")
+        };
+        assert_eq!(dbx.options.warehouse_id, "abc123");
+        assert_eq!(dbx.options.catalog.as_deref(), Some("main"));
+        assert_eq!(dbx.options.chunk_concurrency, 8);
+        assert_eq!(dbx.auth.token.as_ref().unwrap().expose(), "secret-value");
+        assert!(!format!("{config:?}").contains("secret-value"));
+
+        let missing =
+            "[sources.dbx]\nkind = \"databricks_sql\"\nwarehouse_id = \"w\"\ntoken_env = \"UNSET\"";
+        assert!(
+            err(missing)
+                .contains("[sources.dbx] field `token_env`: environment variable UNSET is not set"),
+            "{}",
+            err(missing)
+        );
+        let bad_wait =
+            "[sources.dbx]\nkind = \"databricks_sql\"\nwarehouse_id = \"w\"\nwait_timeout_secs = 3";
+        assert!(
+            err(bad_wait).contains("wait_timeout_secs"),
+            "{}",
+            err(bad_wait)
+        );
     }
 
     #[test]

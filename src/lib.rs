@@ -28,6 +28,7 @@ mod runtime;
 mod secret;
 pub mod semantics;
 pub mod sources;
+pub mod workspace;
 
 use std::sync::Arc;
 
@@ -39,6 +40,7 @@ use config::{DeltaLayout, SourceKind};
 pub use error::{Error, Result};
 pub use runtime::finish_background_requests;
 pub use secret::Secret;
+use sources::databricks_sql::{DatabricksCatalog, DatabricksSqlClient, DatabricksSqlOptions};
 use sources::delta::{
     DeltaScanFunction, DeltaSchemaProvider, DeltaTableProvider, StorageOptions, TableVersion,
     parse_location,
@@ -46,6 +48,8 @@ use sources::delta::{
 use sources::spark_connect::{
     ConnectionString, SparkCatalog, SparkConnectClient, SparkConnectOptions,
 };
+use workspace::WorkspaceClient;
+use workspace::auth::AuthConfig;
 
 /// A DataFusion session set up for lakefed: `information_schema` on, lakefed's
 /// table functions (`delta_scan`) registered, [`federation`] and its
@@ -115,6 +119,19 @@ pub trait SessionContextExt {
         options: SparkConnectOptions,
     ) -> Result<()>;
 
+    /// Attaches a Unity Catalog catalog of a Databricks workspace, queried
+    /// on the SQL warehouse `options.warehouse_id`, as catalog `name`: its
+    /// tables become `name.<schema>.<table>`. `auth` is resolved as the
+    /// Databricks SDKs do (explicit settings, `DATABRICKS_*` variables,
+    /// `~/.databrickscfg`). Without `options.catalog`, the warehouse's
+    /// current catalog is asked for (one statement).
+    async fn register_databricks_sql(
+        &self,
+        name: &str,
+        auth: &AuthConfig,
+        options: DatabricksSqlOptions,
+    ) -> Result<()>;
+
     /// Attaches every source of a [`Config`].
     async fn register_config(&self, config: &Config) -> Result<()>;
 }
@@ -176,9 +193,36 @@ impl SessionContextExt for SessionContext {
         Ok(())
     }
 
+    async fn register_databricks_sql(
+        &self,
+        name: &str,
+        auth: &AuthConfig,
+        options: DatabricksSqlOptions,
+    ) -> Result<()> {
+        let workspace = WorkspaceClient::new(auth.resolve()?, options.workspace.clone())?;
+        let client = DatabricksSqlClient::new(workspace, options);
+        let catalog = match &client.options().catalog {
+            Some(catalog) => catalog.clone(),
+            None => client.current_catalog().await?,
+        };
+        let catalog = DatabricksCatalog::new(client, name, &catalog);
+        self.register_catalog(name, Arc::new(catalog));
+        federation::enable_federation(self);
+        semantics::install(self);
+        Ok(())
+    }
+
     async fn register_config(&self, config: &Config) -> Result<()> {
         for source in &config.sources {
             let registered = match &source.kind {
+                SourceKind::DatabricksSql(databricks) => {
+                    self.register_databricks_sql(
+                        &source.name,
+                        &databricks.auth,
+                        databricks.options.clone(),
+                    )
+                    .await
+                }
                 SourceKind::SparkConnect(spark) => self.register_spark_connect_with(
                     &source.name,
                     &spark.connection,

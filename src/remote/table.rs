@@ -70,6 +70,17 @@ impl RemoteTable {
         name: RemoteTableName,
     ) -> Result<Self> {
         let schema = engine.schema(&format!("SELECT * FROM {name}")).await?;
+        Self::new(engine, source, name, schema)
+    }
+
+    /// The table `name` of `engine`, whose columns are `schema` (as the
+    /// engine's catalog describes them).
+    pub fn new(
+        engine: Arc<dyn RemoteEngine>,
+        source: &str,
+        name: RemoteTableName,
+        schema: SchemaRef,
+    ) -> Result<Self> {
         let df_schema = DFSchema::try_from(Schema::clone(&schema))?;
         Ok(Self {
             engine,

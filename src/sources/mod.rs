@@ -1,4 +1,5 @@
 //! Data sources lakefed attaches to a DataFusion session.
 
+pub mod databricks_sql;
 pub mod delta;
 pub mod spark_connect;
