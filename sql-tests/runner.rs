@@ -5,12 +5,15 @@
 //! - schema `fx`: the fixture Delta tables of `fixtures.rs`, written once per run;
 //! - schema `scratch`: an empty directory of its own, for writes;
 //! - variables `${FIXTURES}` and `${SCRATCH}` (after `control substitution on`);
-//! - for files under `spark/`, catalog `spark`: a Spark Connect server with
-//!   the fixture tables of `spark/fixtures.sql` in namespace `lakefed_slt`
-//!   (created once per run). Each such file runs four times: against Spark
-//!   (`$LAKEFED_TEST_SPARK_URL`, label `spark`) and against Sail
-//!   (`$LAKEFED_TEST_SAIL_URL`, label `sail`), each with federation on
-//!   (label `federated`) and off (`SET lakefed.federation = false`, label
+//! - for files under `spark/`, catalog `spark`: a remote engine with the
+//!   fixture tables of `spark/fixtures.sql` in namespace `lakefed_slt`
+//!   (created once per run). Each such file runs six times: against Spark
+//!   (`$LAKEFED_TEST_SPARK_URL`, label `spark`), against Sail
+//!   (`$LAKEFED_TEST_SAIL_URL`, label `sail`), and against a Databricks SQL
+//!   warehouse (`$LAKEFED_TEST_WORKSPACE_URL`, the workspace emulator, whose
+//!   warehouse runs on the Spark server above and so sees its fixture
+//!   tables; label `databricks`), each with federation on (label
+//!   `federated`) and off (`SET lakefed.federation = false`, label
 //!   `unfederated`), so every expected result is checked with and without
 //!   subplan pushdown. `skipif`/`onlyif` records mark where servers or modes
 //!   differ (EXPLAIN output).
@@ -31,8 +34,10 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
-use lakefed::SessionContextExt;
+use lakefed::sources::databricks_sql::DatabricksSqlOptions;
 use lakefed::sources::delta::StorageOptions;
+use lakefed::workspace::auth::AuthConfig;
+use lakefed::{Secret, SessionContextExt};
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Runner};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -123,10 +128,27 @@ const SPARK_SERVERS: [(&str, &str); 2] = [
     ("sail", "LAKEFED_TEST_SAIL_URL"),
 ];
 
-/// A Spark Connect server with the fixture tables created.
+/// The workspace emulator's URL, PAT and warehouse (scripts/test.sh sets them).
+const WORKSPACE_ENV: [&str; 3] = [
+    "LAKEFED_TEST_WORKSPACE_URL",
+    "LAKEFED_TEST_WORKSPACE_TOKEN",
+    "LAKEFED_TEST_WORKSPACE_WAREHOUSE",
+];
+
+/// A server the Spark suites run against, with the fixture tables created.
 struct SparkServer {
     label: &'static str,
-    url: String,
+    attach: Attach,
+}
+
+/// How a server is attached as catalog `spark`.
+enum Attach {
+    SparkConnect(String),
+    DatabricksSql {
+        host: String,
+        token: String,
+        warehouse_id: String,
+    },
 }
 
 /// One run of a Spark suite: a server, federation on or off.
@@ -167,8 +189,27 @@ async fn spark_servers() -> Result<Vec<SparkServer>, BoxError> {
         spark_fixtures::create(&client, SPARK_NAMESPACE)
             .await
             .map_err(|err| format!("{label}: {err}"))?;
-        servers.push(SparkServer { label, url });
+        servers.push(SparkServer {
+            label,
+            attach: Attach::SparkConnect(url),
+        });
     }
+    let [host, token, warehouse_id] = WORKSPACE_ENV.map(|variable| {
+        std::env::var(variable).map_err(|_| {
+            format!(
+                "{variable} is not set: the Spark suites also run against a Databricks SQL \
+                 warehouse; scripts/test.sh starts the workspace emulator and sets it"
+            )
+        })
+    });
+    servers.push(SparkServer {
+        label: "databricks",
+        attach: Attach::DatabricksSql {
+            host: host?,
+            token: token?,
+            warehouse_id: warehouse_id?,
+        },
+    });
     Ok(servers)
 }
 
@@ -205,7 +246,23 @@ async fn run_file(
 ) -> Result<(), BoxError> {
     let ctx = lakefed::new_session_context();
     if let Some(run) = spark {
-        ctx.register_spark_connect("spark", &run.server.url)?;
+        match &run.server.attach {
+            Attach::SparkConnect(url) => ctx.register_spark_connect("spark", url)?,
+            Attach::DatabricksSql {
+                host,
+                token,
+                warehouse_id,
+            } => {
+                let auth = AuthConfig {
+                    host: Some(host.clone()),
+                    token: Some(Secret::new(token)),
+                    ..Default::default()
+                };
+                let mut options = DatabricksSqlOptions::new(warehouse_id);
+                options.catalog = Some("spark_catalog".to_string());
+                ctx.register_databricks_sql("spark", &auth, options).await?;
+            }
+        }
         ctx.sql(&format!("SET lakefed.federation = {}", run.federated))
             .await?;
     }

@@ -87,6 +87,28 @@ class SessionContext:
         catalog (default: the session's current one); durations are seconds
         or timedeltas. Nothing is sent until a query names the catalog."""
 
+    def register_databricks_sql(
+        self,
+        name: str,
+        *,
+        warehouse_id: str,
+        host: str | None = None,
+        catalog: str | None = None,
+        token: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        profile: str | None = None,
+        chunk_concurrency: int | None = None,
+        request_timeout: float | datetime.timedelta | None = None,
+    ) -> None:
+        """Attaches a Unity Catalog catalog of a Databricks workspace, queried
+        on SQL warehouse ``warehouse_id``, as catalog ``name``: its tables
+        become ``name.<schema>.<table>``. Settings not given (host, token or
+        ``client_id``/``client_secret`` for OAuth M2M, profile) are resolved as
+        the Databricks SDKs do: ``DATABRICKS_*`` environment variables, then
+        ``~/.databrickscfg``. ``catalog`` defaults to the warehouse's current
+        one."""
+
     def sql(
         self,
         query: str,

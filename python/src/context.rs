@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use datafusion::prelude::SessionContext as DataFusionContext;
+use lakefed::sources::databricks_sql::DatabricksSqlOptions;
 use lakefed::sources::delta::{StorageOptions, TableVersion};
 use lakefed::sources::spark_connect::{ConnectionString, SparkConnectOptions};
+use lakefed::workspace::auth::AuthConfig;
 use lakefed::{Config, Secret, SessionContextExt};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt};
@@ -140,6 +142,49 @@ impl SessionContext {
         self.ctx
             .register_spark_connect_with(name, &connection, options)
             .map_err(errors::from_lakefed)
+    }
+
+    /// Attaches a Unity Catalog catalog of a Databricks workspace, queried
+    /// on SQL warehouse `warehouse_id`, as catalog `name`.
+    #[pyo3(signature = (
+        name, *, warehouse_id, host = None, catalog = None, token = None, client_id = None,
+        client_secret = None, profile = None, chunk_concurrency = None, request_timeout = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn register_databricks_sql(
+        &self,
+        py: Python<'_>,
+        name: String,
+        warehouse_id: String,
+        host: Option<String>,
+        catalog: Option<String>,
+        token: Option<String>,
+        client_id: Option<String>,
+        client_secret: Option<String>,
+        profile: Option<String>,
+        chunk_concurrency: Option<usize>,
+        request_timeout: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let auth = AuthConfig {
+            host,
+            token: token.map(Secret::new),
+            client_id,
+            client_secret: client_secret.map(Secret::new),
+            profile,
+        };
+        let mut options = DatabricksSqlOptions::new(warehouse_id);
+        options.catalog = catalog;
+        if let Some(concurrency) = chunk_concurrency {
+            options.chunk_concurrency = concurrency.max(1);
+        }
+        if let Some(timeout) = request_timeout {
+            options.workspace.request_timeout = duration("request_timeout", &timeout)?;
+        }
+        let ctx = self.ctx.clone();
+        wait_for(py, async move {
+            ctx.register_databricks_sql(&name, &auth, options).await
+        })?
+        .map_err(errors::from_lakefed)
     }
 
     /// Plans `query`; `params` binds `$1, $2, ...` (a list or tuple) or
