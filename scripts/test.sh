@@ -3,7 +3,8 @@
 # and integration tests (S3 against a real S3-compatible server on loopback,
 # Spark Connect against real local Spark 4.3 servers, one requiring a token),
 # the sqllogictest suites (the Spark ones against Spark and against Sail),
-# a build of the benchmarks, and the Python package (pip-installed into a
+# a build of the benchmarks, the Databricks workspace emulator checked with
+# the official databricks-sdk, and the Python package (pip-installed into a
 # virtualenv, its pytest suite and the example notebook).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -21,6 +22,7 @@ on_exit() {
     "$LAKEFED_ROOT/scripts/spark-server.sh" stop
     LAKEFED_TEST_SPARK_TOKEN=unused spark_auth stop
     "$LAKEFED_ROOT/scripts/sail-server.sh" stop
+    "$LAKEFED_ROOT/scripts/workspace-emulator.sh" stop
     if [ "$status" -ne 0 ]; then
         echo "--- test server logs ($LAKEFED_LOGS) ---"
         tail -n 50 "$LAKEFED_LOGS"/*.log "$LAKEFED_LOGS"/spark/*.out 2>/dev/null || true
@@ -39,7 +41,17 @@ export LAKEFED_TEST_SPARK_AUTH_URL
 # Sail, a second Spark Connect implementation: the Spark suites run on it too.
 LAKEFED_TEST_SAIL_URL="$("$LAKEFED_ROOT/scripts/sail-server.sh" start)"
 export LAKEFED_TEST_SAIL_URL
+# A Databricks workspace emulator whose SQL warehouse runs on the Spark server
+# above; its PAT, warehouse and OAuth service principal are its defaults.
+LAKEFED_TEST_WORKSPACE_URL="$("$LAKEFED_ROOT/scripts/workspace-emulator.sh" start)"
+export LAKEFED_TEST_WORKSPACE_URL
+export LAKEFED_TEST_WORKSPACE_TOKEN="dapi-lakefed-test-token"
+export LAKEFED_TEST_WORKSPACE_WAREHOUSE="lakefed-wh"
+export LAKEFED_TEST_WORKSPACE_CLIENT_ID="lakefed-sp"
+export LAKEFED_TEST_WORKSPACE_CLIENT_SECRET="lakefed-sp-secret"
 
+# The emulator follows the API reference: the official SDK checks it first.
+"$LAKEFED_VENV/bin/pytest" tests/workspace_emulator -q -p no:cacheprovider
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 # The optional object stores must keep compiling.

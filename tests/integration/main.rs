@@ -3,6 +3,7 @@
 mod cli;
 mod conformance;
 mod corrupt;
+mod databricks;
 mod federation_differential;
 mod pruning;
 mod s3;
