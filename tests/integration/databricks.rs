@@ -48,7 +48,13 @@ fn token_auth(token: &str) -> AuthConfig {
     }
 }
 
-fn options() -> DatabricksSqlOptions {
+/// The emulator's PAT.
+pub(crate) fn auth() -> AuthConfig {
+    token_auth(&env("LAKEFED_TEST_WORKSPACE_TOKEN"))
+}
+
+/// Options for the emulator's warehouse.
+pub(crate) fn options() -> DatabricksSqlOptions {
     let mut options = DatabricksSqlOptions::new(env("LAKEFED_TEST_WORKSPACE_WAREHOUSE"));
     options.workspace = WorkspaceOptions {
         max_retries: 3,
@@ -64,7 +70,7 @@ fn client_with(auth: AuthConfig, options: DatabricksSqlOptions) -> DatabricksSql
 }
 
 fn client() -> DatabricksSqlClient {
-    client_with(token_auth(&env("LAKEFED_TEST_WORKSPACE_TOKEN")), options())
+    client_with(auth(), options())
 }
 
 /// `POST /emulator/<path>`.
@@ -198,7 +204,7 @@ async fn an_expired_link_is_fetched_again() {
     .await;
     let mut options = options();
     options.chunk_concurrency = 1;
-    let client = client_with(token_auth(&env("LAKEFED_TEST_WORKSPACE_TOKEN")), options);
+    let client = client_with(auth(), options);
     let before = stats().await;
     let mut stream = client
         .execute("SELECT id FROM range(150000)", StatementMetrics::default())
@@ -246,7 +252,7 @@ async fn a_statement_slower_than_the_wait_timeout_is_polled_to_its_end() {
     let _turn = turn().await;
     let mut options = options();
     options.wait_timeout = Duration::from_secs(5);
-    let client = client_with(token_auth(&env("LAKEFED_TEST_WORKSPACE_TOKEN")), options);
+    let client = client_with(auth(), options);
     let before = stats().await;
     let sql = "SELECT 7L AS n, reflect('java.lang.Thread', 'sleep', 7000L) AS slept";
     let batches = collect(&client, sql, StatementMetrics::default()).await;
@@ -264,7 +270,7 @@ async fn dropping_a_query_cancels_its_statement() {
     let _turn = turn().await;
     let mut options = options();
     options.wait_timeout = Duration::from_secs(0);
-    let client = client_with(token_auth(&env("LAKEFED_TEST_WORKSPACE_TOKEN")), options);
+    let client = client_with(auth(), options);
     let before = stats().await;
     let sql = "SELECT reflect('java.lang.Thread', 'sleep', 120000L) AS slept";
     let outcome = tokio::time::timeout(
@@ -375,13 +381,9 @@ async fn tables_are_listed_and_described_without_the_warehouse_and_queried_on_it
     let ctx = lakefed::new_session_context();
     let mut options = options();
     options.catalog = Some("spark_catalog".to_string());
-    ctx.register_databricks_sql(
-        "dbx",
-        &token_auth(&env("LAKEFED_TEST_WORKSPACE_TOKEN")),
-        options,
-    )
-    .await
-    .unwrap();
+    ctx.register_databricks_sql("dbx", &auth(), options)
+        .await
+        .unwrap();
     let before = stats().await;
     let df = ctx
         .sql("SELECT name, score FROM dbx.lakefed_dbx_it.people WHERE name = 'it''s' OR id = 1 ORDER BY id")

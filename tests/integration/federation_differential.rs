@@ -4,9 +4,14 @@
 //! dialects) directly in Spark. Results must be equal: as multisets, or in
 //! order when the query orders totally; floats within a relative tolerance.
 //!
-//! `LAKEFED_DIFF_SEED` (default 1) and `LAKEFED_DIFF_QUERIES` (default 1000)
-//! choose the run: `LAKEFED_DIFF_SEED=7 LAKEFED_DIFF_QUERIES=5000 cargo test
-//! --test integration federation_differential`.
+//! The same generator also runs through a Databricks SQL warehouse (the
+//! workspace emulator, whose warehouse is the same Spark): the same tables,
+//! attached through the other engine.
+//!
+//! `LAKEFED_DIFF_SEED` (default 1) and `LAKEFED_DIFF_QUERIES` (default 1000;
+//! 300 through Databricks SQL) choose the run: `LAKEFED_DIFF_SEED=7
+//! LAKEFED_DIFF_QUERIES=5000 cargo test --test integration
+//! federation_differential`.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -20,8 +25,10 @@ use lakefed::SessionContextExt;
 use lakefed::remote::sql::string_literal;
 use lakefed::sources::delta::StorageOptions;
 use lakefed::sources::spark_connect::SparkConnectClient;
+use tokio::sync::OnceCell;
 
-use crate::spark_env::{client, url};
+use crate::databricks;
+use crate::spark_env::url;
 
 /// The Spark namespace of the generator's tables.
 const NS: &str = "lakefed_diff";
@@ -733,10 +740,27 @@ async fn run_lakefed(ctx: &SessionContext, sql: &str) -> Result<(Vec<Row>, bool)
     Ok((rows(&batches), federated))
 }
 
-/// A session with Spark as `spark` and the Delta copy of `t2` as `lake.d2`.
-async fn session(delta_dir: &std::path::Path, federation: bool) -> SessionContext {
+/// The engine that attaches the generator's Spark tables as catalog `spark`.
+#[derive(Clone, Copy)]
+enum Engine {
+    SparkConnect,
+    DatabricksSql,
+}
+
+/// A session with the Spark tables as `spark` (through `engine`) and the
+/// Delta copy of `t2` as `lake.d2`.
+async fn session(delta_dir: &std::path::Path, federation: bool, engine: Engine) -> SessionContext {
     let ctx = lakefed::new_session_context();
-    ctx.register_spark_connect("spark", &url()).unwrap();
+    match engine {
+        Engine::SparkConnect => ctx.register_spark_connect("spark", &url()).unwrap(),
+        Engine::DatabricksSql => {
+            let mut options = databricks::options();
+            options.catalog = Some("spark_catalog".to_string());
+            ctx.register_databricks_sql("spark", &databricks::auth(), options)
+                .await
+                .unwrap();
+        }
+    }
     ctx.register_delta_schema(
         "lake",
         &delta_dir.to_string_lossy(),
@@ -749,15 +773,41 @@ async fn session(delta_dir: &std::path::Path, federation: bool) -> SessionContex
     ctx
 }
 
+/// A client of the test Spark server, with the generator's tables created
+/// (once per run).
+async fn spark_with_tables() -> SparkConnectClient {
+    static CREATED: OnceCell<SparkConnectClient> = OnceCell::const_new();
+    CREATED
+        .get_or_init(|| async {
+            let spark =
+                SparkConnectClient::new(&url().parse().unwrap(), Default::default()).unwrap();
+            create_tables(&spark).await;
+            spark
+        })
+        .await
+        .clone()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn federation_differential() {
+    differential(Engine::SparkConnect, 1000).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn federation_differential_through_databricks_sql() {
+    differential(Engine::DatabricksSql, 300).await;
+}
+
+/// Runs `default_count` generated queries (or `LAKEFED_DIFF_QUERIES`) with
+/// the Spark tables attached through `engine`.
+async fn differential(engine: Engine, default_count: usize) {
     let seed: u64 = std::env::var("LAKEFED_DIFF_SEED").map_or(1, |s| s.parse().unwrap());
-    let count: usize = std::env::var("LAKEFED_DIFF_QUERIES").map_or(1000, |s| s.parse().unwrap());
+    let count: usize =
+        std::env::var("LAKEFED_DIFF_QUERIES").map_or(default_count, |s| s.parse().unwrap());
 
     let delta_dir = tempfile::tempdir().unwrap();
-    let on = Arc::new(session(delta_dir.path(), true).await);
-    let spark = client(&on);
-    create_tables(&spark).await;
+    let spark = spark_with_tables().await;
+    let on = Arc::new(session(delta_dir.path(), true, engine).await);
     on.sql(&format!(
         "CREATE TABLE lake.d2 AS SELECT * FROM spark.{NS}.t2"
     ))
@@ -766,7 +816,7 @@ async fn federation_differential() {
     .collect()
     .await
     .unwrap();
-    let off = Arc::new(session(delta_dir.path(), false).await);
+    let off = Arc::new(session(delta_dir.path(), false, engine).await);
 
     let mut generator = Generator { rng: Rng(seed) };
     let queries: Vec<Query> = (0..count).map(|_| generator.query()).collect();
