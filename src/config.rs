@@ -36,7 +36,8 @@
 //! catalog = "main"                   # optional: default, the warehouse's current catalog
 //! token_env = "DBX_TOKEN"            # optional; or client_id_env + client_secret_env (OAuth M2M),
 //! profile = "prod"                   # or a ~/.databrickscfg profile; none: Databricks unified auth
-//! chunk_concurrency = 4              # optional, as are wait_timeout_secs and request_timeout_secs
+//! chunk_concurrency = 4              # optional, as are wait_timeout_secs, request_timeout_secs
+//! statement_timeout_secs = 3600      # and statement_timeout_secs (default: none)
 //! ```
 //!
 //! Secrets are never written in the file: a `*_env` field names the
@@ -171,6 +172,7 @@ struct RawDatabricksSql {
     chunk_concurrency: Option<usize>,
     wait_timeout_secs: Option<u64>,
     request_timeout_secs: Option<u64>,
+    statement_timeout_secs: Option<u64>,
 }
 
 #[derive(Default, Deserialize)]
@@ -345,8 +347,12 @@ fn databricks_sql(
         options.chunk_concurrency = concurrency;
     }
     if let Some(seconds) = raw.request_timeout_secs {
+        if seconds <= wait_timeout {
+            return Err("field `request_timeout_secs` must exceed `wait_timeout_secs`".to_string());
+        }
         options.workspace.request_timeout = Duration::from_secs(seconds);
     }
+    options.statement_timeout = raw.statement_timeout_secs.map(Duration::from_secs);
     Ok(DatabricksSqlSourceConfig { auth, options })
 }
 

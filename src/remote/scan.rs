@@ -251,8 +251,8 @@ fn same_values(from: &DataType, to: &DataType) -> bool {
             DataType::Binary | DataType::LargeBinary | DataType::BinaryView
         )
     };
-    let nested = |t: &DataType| t.is_nested();
     match (from, to) {
+        (a, b) if a == b => true,
         (DataType::Null, _) => true,
         (a, b) if strings(a) && strings(b) => true,
         (a, b) if binaries(a) && binaries(b) => true,
@@ -267,6 +267,19 @@ fn same_values(from: &DataType, to: &DataType) -> bool {
         // The same instants, labelled with another zone (a warehouse writes
         // its session zone).
         (DataType::Timestamp(a, Some(_)), DataType::Timestamp(b, Some(_))) => a == b,
-        (a, b) => nested(a) && nested(b),
+        // Nested values: the same shape (names of list items and map
+        // entries, and nullability, may differ) with the same values inside.
+        (
+            DataType::List(a) | DataType::LargeList(a),
+            DataType::List(b) | DataType::LargeList(b),
+        )
+        | (DataType::Map(a, _), DataType::Map(b, _)) => same_values(a.data_type(), b.data_type()),
+        (DataType::Struct(a), DataType::Struct(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b.iter())
+                    .all(|(x, y)| x.name() == y.name() && same_values(x.data_type(), y.data_type()))
+        }
+        _ => false,
     }
 }

@@ -4,11 +4,14 @@
 //! place that has it: the explicit [`AuthConfig`], then the `DATABRICKS_*`
 //! environment variables, then the profile of the config file
 //! (`DATABRICKS_CONFIG_FILE`, default `~/.databrickscfg`; profile
-//! `DATABRICKS_CONFIG_PROFILE` or the explicit one, default `DEFAULT`).
-//! A token means a personal access token; else a client id and secret mean
-//! OAuth machine-to-machine: an access token from the workspace's token
-//! endpoint (discovered at `/oidc/.well-known/oauth-authorization-server`),
-//! refreshed before it expires.
+//! `DATABRICKS_CONFIG_PROFILE` or the explicit one, default `DEFAULT`). As
+//! in the SDKs, the file is read only when a profile is named or nothing
+//! else gave a host or a credential, so a `DEFAULT` profile's token never
+//! travels to a host set elsewhere. A token means a personal access token;
+//! a client id and secret mean OAuth machine-to-machine: an access token
+//! from the workspace's token endpoint (discovered at
+//! `/oidc/.well-known/oauth-authorization-server`), refreshed before it
+//! expires. Both at once is an error, as in the SDKs.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -76,32 +79,43 @@ impl AuthConfig {
             .profile
             .clone()
             .or_else(|| env("DATABRICKS_CONFIG_PROFILE"));
-        let profile = read_profile(env, profile_name.as_deref())?;
-        let from_profile = |key: &str| profile.as_ref().and_then(|p| p.get(key).cloned());
-        let setting = |explicit: Option<String>, variable: &str, key: &str| {
-            explicit
-                .or_else(|| env(variable))
-                .or_else(|| from_profile(key))
+        let given = [
+            (self.host.clone(), "DATABRICKS_HOST", "host"),
+            (
+                self.token.as_ref().map(|t| t.expose().to_string()),
+                "DATABRICKS_TOKEN",
+                "token",
+            ),
+            (self.client_id.clone(), "DATABRICKS_CLIENT_ID", "client_id"),
+            (
+                self.client_secret.as_ref().map(|s| s.expose().to_string()),
+                "DATABRICKS_CLIENT_SECRET",
+                "client_secret",
+            ),
+        ]
+        .map(|(explicit, variable, key)| (explicit.or_else(|| env(variable)), key));
+        let read_file = profile_name.is_some() || given.iter().all(|(value, _)| value.is_none());
+        let profile = if read_file {
+            read_profile(env, profile_name.as_deref())?
+        } else {
+            None
         };
-        let host = setting(self.host.clone(), "DATABRICKS_HOST", "host").ok_or_else(|| {
+        let [host, token, client_id, client_secret] = given.map(|(value, key)| {
+            value.or_else(|| profile.as_ref().and_then(|p| p.get(key).cloned()))
+        });
+        let host = host.ok_or_else(|| {
             Error::InvalidArgument(
                 "no Databricks host: set `host`, DATABRICKS_HOST or a profile's host".to_string(),
             )
         })?;
         let host = parse_host(&host)?;
-        let token = setting(
-            self.token.as_ref().map(|t| t.expose().to_string()),
-            "DATABRICKS_TOKEN",
-            "token",
-        );
-        let client_id = setting(self.client_id.clone(), "DATABRICKS_CLIENT_ID", "client_id");
-        let client_secret = setting(
-            self.client_secret.as_ref().map(|s| s.expose().to_string()),
-            "DATABRICKS_CLIENT_SECRET",
-            "client_secret",
-        );
         let credentials = match (token, client_id, client_secret) {
-            (Some(token), _, _) => Credentials::Token(Secret::new(token)),
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(Error::InvalidArgument(format!(
+                    "{host}: more than one authentication method configured (a token, and a client id or secret for OAuth): keep one"
+                )));
+            }
+            (Some(token), None, None) => Credentials::Token(Secret::new(token)),
             (None, Some(client_id), Some(secret)) => Credentials::OAuthM2M {
                 client_id,
                 client_secret: Secret::new(secret),
@@ -121,16 +135,20 @@ impl AuthConfig {
     }
 }
 
-/// The workspace URL; `https://` when no scheme is given, as the SDKs do.
+/// The workspace URL, scheme and authority only (as the SDKs keep it);
+/// `https://` when no scheme is given.
 fn parse_host(host: &str) -> Result<Url> {
     let with_scheme = if host.contains("://") {
         host.to_string()
     } else {
         format!("https://{host}")
     };
-    let url = Url::parse(&with_scheme).map_err(|err| {
+    let mut url = Url::parse(&with_scheme).map_err(|err| {
         Error::InvalidArgument(format!("invalid Databricks host '{host}': {err}"))
     })?;
+    url.set_path("/");
+    url.set_query(None);
+    url.set_fragment(None);
     match url.scheme() {
         "https" | "http" if url.host_str().is_some() => Ok(url),
         _ => Err(Error::InvalidArgument(format!(
@@ -145,10 +163,14 @@ fn read_profile(
     env: Environment<'_>,
     profile: Option<&str>,
 ) -> Result<Option<std::collections::HashMap<String, String>>> {
+    let home = env("HOME").map(PathBuf::from);
     let path = match env("DATABRICKS_CONFIG_FILE") {
-        Some(path) => PathBuf::from(path),
-        None => match env("HOME") {
-            Some(home) => PathBuf::from(home).join(".databrickscfg"),
+        Some(path) => match (path.strip_prefix("~/"), &home) {
+            (Some(rest), Some(home)) => home.join(rest),
+            _ => PathBuf::from(path),
+        },
+        None => match home {
+            Some(home) => home.join(".databrickscfg"),
             None => return Ok(None),
         },
     };
@@ -161,7 +183,13 @@ fn read_profile(
             None => Ok(None),
         };
     }
-    let file = ini::Ini::load_from_file(&path)
+    // Values as Python's configparser reads them: no quotes, no escapes.
+    let plain = ini::ParseOption {
+        enabled_quote: false,
+        enabled_escape: false,
+        ..Default::default()
+    };
+    let file = ini::Ini::load_from_file_opt(&path, plain)
         .map_err(|err| Error::InvalidArgument(format!("cannot read {}: {err}", path.display())))?;
     let name = profile.unwrap_or("DEFAULT");
     match file.section(Some(name)) {
@@ -352,7 +380,7 @@ mod tests {
 
         let env = env_of(&[
             ("DATABRICKS_CONFIG_FILE", &file),
-            ("DATABRICKS_HOST", "http://127.0.0.1:1"),
+            ("DATABRICKS_HOST", "http://127.0.0.1:1/some/path?x=1"),
             ("DATABRICKS_TOKEN", "dapi-env"),
         ]);
         let explicit = AuthConfig {
@@ -364,6 +392,40 @@ mod tests {
         assert!(
             matches!(resolved.credentials, Credentials::Token(t) if t.expose() == "dapi-explicit")
         );
+    }
+
+    #[test]
+    fn a_default_profile_never_fills_in_for_a_host_set_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cfg");
+        std::fs::write(
+            &file,
+            "[DEFAULT]\nhost = https://a.example\ntoken = dapi-of-a\n",
+        )
+        .unwrap();
+        let file = file.to_string_lossy().into_owned();
+        let env = env_of(&[
+            ("DATABRICKS_CONFIG_FILE", &file),
+            ("DATABRICKS_HOST", "https://b.example"),
+        ]);
+        let err = AuthConfig::default().resolve_in(&env).unwrap_err();
+        assert!(
+            err.to_string().contains("no Databricks credentials"),
+            "{err}"
+        );
+
+        let env = env_of(&[
+            ("DATABRICKS_HOST", "https://b.example"),
+            ("DATABRICKS_TOKEN", "dapi-b"),
+            ("DATABRICKS_CLIENT_ID", "sp"),
+        ]);
+        let err = AuthConfig::default().resolve_in(&env).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("more than one authentication method"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("dapi-b"));
     }
 
     #[test]

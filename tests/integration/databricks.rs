@@ -268,28 +268,58 @@ async fn a_statement_slower_than_the_wait_timeout_is_polled_to_its_end() {
 #[tokio::test(flavor = "multi_thread")]
 async fn dropping_a_query_cancels_its_statement() {
     let _turn = turn().await;
-    let mut options = options();
-    options.wait_timeout = Duration::from_secs(0);
-    let client = client_with(auth(), options);
-    let before = stats().await;
-    let sql = "SELECT reflect('java.lang.Thread', 'sleep', 120000L) AS slept";
-    let outcome = tokio::time::timeout(
-        Duration::from_secs(3),
-        client.execute(sql, StatementMetrics::default()),
-    )
-    .await;
-    assert!(outcome.is_err(), "the statement should still be running");
+    // Dropped while the warehouse holds the request (wait_timeout 10 s), and
+    // while the statement is polled (0 s: the request answers at once).
+    for wait in [10, 0] {
+        let mut options = options();
+        options.wait_timeout = Duration::from_secs(wait);
+        let client = client_with(auth(), options);
+        let before = stats().await;
+        let sql = "SELECT reflect('java.lang.Thread', 'sleep', 120000L) AS slept";
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(3),
+            client.execute(sql, StatementMetrics::default()),
+        )
+        .await;
+        assert!(outcome.is_err(), "the statement should still be running");
+        wait_for_cancel(&before).await;
+    }
+}
+
+/// Waits until a cancel has arrived since `before` and nothing runs.
+async fn wait_for_cancel(before: &Value) {
     let cancel = "POST /api/2.0/sql/statements/{statement_id}/cancel";
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let now = stats().await;
-        let cancelled = requests(&now, cancel) > requests(&before, cancel);
+        let cancelled = requests(&now, cancel) > requests(before, cancel);
         if cancelled && counter(&now, "running_statements") == 0 {
-            break;
+            return;
         }
         assert!(Instant::now() < deadline, "not cancelled: {now}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_statement_past_its_timeout_is_cancelled() {
+    let _turn = turn().await;
+    let mut options = options();
+    options.statement_timeout = Some(Duration::from_secs(3));
+    let client = client_with(auth(), options);
+    let before = stats().await;
+    let started = Instant::now();
+    let err = error_of(
+        &client,
+        "SELECT reflect('java.lang.Thread', 'sleep', 120000L)",
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(20), "{err}");
+    assert!(
+        matches!(&err, Error::Remote { error_class: Some(code), .. } if code == "DEADLINE_EXCEEDED"),
+        "{err:?}"
+    );
+    wait_for_cancel(&before).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -20,15 +20,16 @@ use parking_lot::Mutex;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
-use super::client::{ColumnInfo, DatabricksSqlClient, manifest_schema};
+use super::client::{ColumnInfo, DatabricksSqlClient, columns_schema};
 use crate::error::{Error, Result};
 use crate::remote::{RemoteTable, RemoteTableName};
 use crate::runtime::block_on_io;
 
 /// Unity Catalog error codes meaning "no such table or schema".
-const NOT_FOUND: [&str; 4] = [
+const NOT_FOUND: [&str; 5] = [
     "TABLE_DOES_NOT_EXIST",
     "SCHEMA_DOES_NOT_EXIST",
+    "CATALOG_DOES_NOT_EXIST",
     "NOT_FOUND",
     "404",
 ];
@@ -118,6 +119,9 @@ impl DatabricksSchema {
             vec![
                 ("catalog_name", self.catalog.clone()),
                 ("schema_name", self.schema.clone()),
+                // Names only: columns are read when a query names a table.
+                ("omit_columns", "true".to_string()),
+                ("omit_properties", "true".to_string()),
             ],
         )
     }
@@ -158,7 +162,7 @@ impl SchemaProvider for DatabricksSchema {
         let Some(columns) = self.columns(name).await? else {
             return Ok(None);
         };
-        let schema = Arc::new(manifest_schema(columns)?);
+        let schema = Arc::new(columns_schema(columns)?);
         let name = RemoteTableName {
             catalog: Some(self.catalog.clone()),
             namespace: self.schema.clone(),
@@ -214,6 +218,14 @@ async fn list(
         let entries = page.schemas.into_iter().chain(page.tables);
         names.extend(entries.map(|entry| entry.name));
         match page.next_page_token.filter(|t| !t.is_empty()) {
+            Some(next) if token.as_ref() == Some(&next) => {
+                return Err(Error::Remote {
+                    endpoint: client.endpoint(),
+                    error_class: None,
+                    sql_state: None,
+                    message: format!("{path} returned the same page token twice"),
+                });
+            }
             Some(next) => token = Some(next),
             None => return Ok(names),
         }

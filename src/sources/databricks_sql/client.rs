@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::{AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::physical_plan::metrics::{Count, Time};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
@@ -77,20 +78,30 @@ pub(crate) struct ColumnInfo {
     pub position: Option<usize>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(crate) struct ResultData {
     #[serde(default)]
     pub external_links: Vec<ExternalLink>,
 }
 
-/// A presigned link to one chunk of a result.
-#[derive(Clone, Debug, Deserialize)]
+/// A presigned link to one chunk of a result. Its URL and headers are
+/// credentials: `Debug` shows neither.
+#[derive(Clone, Deserialize)]
 pub(crate) struct ExternalLink {
     pub chunk_index: usize,
     pub external_link: String,
     pub expiration: Option<String>,
     #[serde(default)]
     pub http_headers: std::collections::HashMap<String, String>,
+}
+
+impl fmt::Debug for ExternalLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExternalLink")
+            .field("chunk_index", &self.chunk_index)
+            .field("expiration", &self.expiration)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Counters a statement's result updates as it streams; registered with
@@ -177,8 +188,14 @@ impl DatabricksSqlClient {
         let total = response
             .manifest
             .as_ref()
-            .and_then(|manifest| manifest.total_chunk_count)
-            .unwrap_or(0);
+            .map(|manifest| manifest.total_chunk_count.unwrap_or(0))
+            .ok_or_else(|| {
+                self.remote(
+                    None,
+                    None,
+                    "the statement succeeded without a result manifest".to_string(),
+                )
+            })?;
         let links = response
             .result
             .map(|r| r.external_links)
@@ -212,9 +229,9 @@ impl DatabricksSqlClient {
         let value = batches
             .iter()
             .find(|batch| batch.num_rows() > 0)
-            .and_then(|batch| {
-                batch
-                    .column(0)
+            .and_then(|batch| cast(batch.column(0), &DataType::Utf8).ok())
+            .and_then(|column| {
+                column
                     .as_string_opt::<i32>()
                     .map(|c| c.value(0).to_string())
             });
@@ -238,13 +255,24 @@ impl DatabricksSqlClient {
             .and_then(|manifest| manifest.schema)
             .map(|schema| schema.columns)
             .unwrap_or_default();
-        manifest_schema(columns).map(Arc::new)
+        columns_schema(columns).map(Arc::new)
     }
 
     /// Submits `sql` and waits until it has succeeded; a wait that is
     /// dropped or fails cancels the statement.
     async fn run(&self, sql: &str) -> Result<StatementResponse> {
         let options = &self.inner.options;
+        let wait = options.wait_timeout.as_secs();
+        if wait != 0 && !(5..=50).contains(&wait) {
+            return Err(Error::InvalidArgument(format!(
+                "wait_timeout must be 0 or 5 to 50 seconds, not {wait}"
+            )));
+        }
+        if options.workspace.request_timeout <= options.wait_timeout {
+            return Err(Error::InvalidArgument(
+                "the request timeout must be longer than wait_timeout".to_string(),
+            ));
+        }
         let mut body = json!({
             "statement": sql,
             "warehouse_id": options.warehouse_id,
@@ -256,11 +284,8 @@ impl DatabricksSqlClient {
         if let Some(catalog) = &options.catalog {
             body["catalog"] = json!(catalog);
         }
-        let mut response: StatementResponse = self
-            .inner
-            .workspace
-            .post("api/2.0/sql/statements", &body)
-            .await?;
+        let started = Instant::now();
+        let mut response = self.submit(body).await?;
         let mut statement = RunningStatement {
             client: self.clone(),
             id: response.statement_id.clone(),
@@ -268,6 +293,18 @@ impl DatabricksSqlClient {
         };
         let mut delay = Duration::from_millis(100);
         while !is_terminal(&response.status.state) {
+            if let Some(limit) = options.statement_timeout
+                && started.elapsed() >= limit
+            {
+                // Dropping the armed statement cancels it.
+                return Err(self.remote(
+                    Some("DEADLINE_EXCEEDED".to_string()),
+                    None,
+                    format!(
+                        "the statement ran longer than its timeout of {limit:?} and was cancelled"
+                    ),
+                ));
+            }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(options.max_poll_interval);
             response = self
@@ -279,6 +316,30 @@ impl DatabricksSqlClient {
         statement.armed = false;
         self.check(&response)?;
         Ok(response)
+    }
+
+    /// Submits a statement. The request runs in a task of its own, so a
+    /// query dropped while the warehouse holds the request (up to
+    /// `wait_timeout`) still cancels the statement it started.
+    async fn submit(&self, body: serde_json::Value) -> Result<StatementResponse> {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let client = self.clone();
+        spawn_io(async move {
+            let response: Result<StatementResponse> = client
+                .inner
+                .workspace
+                .post("api/2.0/sql/statements", &body)
+                .await;
+            if let Err(Ok(abandoned)) = sender.send(response)
+                && !is_terminal(&abandoned.status.state)
+            {
+                client.cancel(&abandoned.statement_id).await;
+            }
+        });
+        receiver.await.map_err(|_| Error::Unreachable {
+            endpoint: self.endpoint(),
+            message: "the statement request ended without an answer".to_string(),
+        })?
     }
 
     /// `Ok` for a statement that succeeded, else the error it ended with.
@@ -353,8 +414,9 @@ impl Drop for RunningStatement {
     }
 }
 
-/// The Arrow schema of a result's manifest columns, in position order.
-pub(crate) fn manifest_schema(mut columns: Vec<ColumnInfo>) -> Result<Schema> {
+/// The Arrow schema of columns as a result manifest or Unity Catalog
+/// describes them, in position order.
+pub(crate) fn columns_schema(mut columns: Vec<ColumnInfo>) -> Result<Schema> {
     columns.sort_by_key(|column| column.position);
     let fields = columns
         .iter()

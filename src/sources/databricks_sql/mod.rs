@@ -40,6 +40,9 @@ pub struct DatabricksSqlOptions {
     pub wait_timeout: Duration,
     /// The longest pause between two polls of a running statement.
     pub max_poll_interval: Duration,
+    /// How long a statement may run before it is cancelled; `None`: as
+    /// long as it takes.
+    pub statement_timeout: Option<Duration>,
     /// Timeouts and retries of the workspace's requests.
     pub workspace: WorkspaceOptions,
 }
@@ -53,6 +56,7 @@ impl DatabricksSqlOptions {
             chunk_concurrency: 4,
             wait_timeout: Duration::from_secs(10),
             max_poll_interval: Duration::from_secs(2),
+            statement_timeout: None,
             workspace: WorkspaceOptions::default(),
         }
     }

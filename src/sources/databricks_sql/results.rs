@@ -120,19 +120,26 @@ impl ChunkFetcher {
             })
     }
 
-    /// The bytes behind `link`, or what went wrong (no secret: the link's
-    /// query string is left out).
+    /// The bytes behind `link`, or what went wrong (never the link itself,
+    /// whose query string is a credential).
     async fn download(&self, link: &ExternalLink) -> std::result::Result<bytes::Bytes, String> {
         let mut request = self.client.workspace().http().get(&link.external_link);
         for (name, value) in &link.http_headers {
             request = request.header(name, value);
         }
-        let response = request.send().await.map_err(|err| error_chain(&err))?;
+        // reqwest's errors name the URL: a presigned link's signature.
+        let response = request
+            .send()
+            .await
+            .map_err(|err| error_chain(&err.without_url()))?;
         let status = response.status();
         if !status.is_success() {
             return Err(format!("the storage answered {status}"));
         }
-        let bytes = response.bytes().await.map_err(|err| error_chain(&err))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|err| error_chain(&err.without_url()))?;
         self.metrics.bytes.add(bytes.len());
         Ok(bytes)
     }

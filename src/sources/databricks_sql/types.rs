@@ -28,13 +28,20 @@ pub fn arrow_field(name: &str, type_text: &str, nullable: bool) -> Result<Field>
             "column '{name}': cannot read the type '{type_text}': {message}"
         ))
     })?;
-    let field = Field::new(name, data_type, nullable);
-    Ok(match char_length {
+    Ok(with_char_length(
+        Field::new(name, data_type, nullable),
+        char_length,
+    ))
+}
+
+/// `field`, marked as a `CHAR(n)` column when it is one.
+fn with_char_length(field: Field, char_length: Option<i64>) -> Field {
+    match char_length {
         Some(length) => {
             field.with_metadata([(CHAR_LENGTH_KEY.to_string(), length.to_string())].into())
         }
         None => field,
-    })
+    }
 }
 
 /// A recursive-descent reader of one type text.
@@ -256,13 +263,10 @@ impl<'a> Parser<'a> {
             if self.eat_word("comment") {
                 self.skip_string()?;
             }
-            let field = Field::new(name, data_type, nullable);
-            fields.push(match char_length {
-                Some(length) => {
-                    field.with_metadata([(CHAR_LENGTH_KEY.to_string(), length.to_string())].into())
-                }
-                None => field,
-            });
+            fields.push(with_char_length(
+                Field::new(name, data_type, nullable),
+                char_length,
+            ));
             if self.eat('>') {
                 return Ok(Fields::from(fields));
             }
