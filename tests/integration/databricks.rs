@@ -446,3 +446,70 @@ async fn tables_are_listed_and_described_without_the_warehouse_and_queried_on_it
         .to_string();
     assert!(names.contains("people"), "{names}");
 }
+
+/// A row of every type (and a row of NULLs) in Spark SQL.
+const EVERY_TYPE: &str = r"SELECT 7 AS i, CAST(12.5 AS DECIMAL(10, 2)) AS d, 1.0E10D AS f,
+    CAST('NaN' AS DOUBLE) AS nan, CAST(-1.5 AS FLOAT) AS r, true AS b, 'it\'s' AS s,
+    X'00FF' AS bin, DATE'2024-02-29' AS day, TIMESTAMP'2024-02-29 12:34:56.789123' AS ts,
+    TIMESTAMP_NTZ'2024-02-29 12:34:56' AS ntz, INTERVAL '-1-6' YEAR TO MONTH AS ym,
+    INTERVAL '1 02:03:04.5' DAY TO SECOND AS dt, array(1, NULL, 3) AS a,
+    map('k', CAST(1.5 AS DECIMAL(5, 2))) AS m,
+    named_struct('x', 1.5D, 't', TIMESTAMP'2024-01-01 00:00:00', 'n', array('a')) AS st
+  UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL";
+
+fn pretty(batches: &[RecordBatch]) -> String {
+    datafusion::arrow::util::pretty::pretty_format_batches(batches)
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn warehouses_that_refuse_external_links_give_the_same_results_inline() {
+    let _turn = turn().await;
+    let baseline = pretty(&collect(&client(), EVERY_TYPE, StatementMetrics::default()).await);
+    let numbers = "SELECT id FROM range(0, 5000)";
+    let statements = "POST /api/2.0/sql/statements";
+    for (setting, mode) in [
+        ("external_links_refused", "JSON_ARRAY"),
+        ("inline_arrow_required", "ARROW_STREAM"),
+    ] {
+        let mut settings = json!({"external_links_refused": true, "chunk_rows": 700});
+        if setting == "inline_arrow_required" {
+            settings["inline_arrow_required"] = json!(true);
+        }
+        admin("settings", settings).await;
+        let client = client();
+        let inline = pretty(&collect(&client, EVERY_TYPE, StatementMetrics::default()).await);
+        assert_eq!(inline, baseline, "inline {mode}");
+        let before = stats().await;
+        let metrics = StatementMetrics::default();
+        let ids = first_column(&collect(&client, numbers, metrics.clone()).await);
+        assert_eq!(ids, (0..5000).collect::<Vec<_>>(), "inline {mode}");
+        assert_eq!(metrics.chunks.value(), 8, "inline {mode}: chunks of 700 rows");
+        let after = stats().await;
+        assert_eq!(
+            requests(&after, statements) - requests(&before, statements),
+            1,
+            "inline {mode}: the refused disposition is not asked for again"
+        );
+        admin("reset", json!({})).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_rows_that_cannot_be_exact_are_an_error() {
+    let _turn = turn().await;
+    admin("settings", json!({"external_links_refused": true})).await;
+    let sql = "SELECT array(X'00FF') AS a";
+    let stream = client().execute(sql, StatementMetrics::default()).await;
+    let err = match stream {
+        Ok(stream) => stream.try_collect::<Vec<_>>().await.unwrap_err(),
+        Err(err) => err,
+    };
+    let text = err.to_string();
+    assert!(
+        text.contains("column 'a'") && text.contains("EXTERNAL_LINKS"),
+        "{text}"
+    );
+}

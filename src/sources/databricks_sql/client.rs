@@ -29,7 +29,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::DatabricksSqlOptions;
-use super::results::ChunkFetcher;
+use super::json_rows::JsonRow;
+use super::results::{ChunkFetcher, ResultMode};
 use super::types::arrow_field;
 use crate::error::{Error, Result};
 use crate::runtime::spawn_io;
@@ -78,10 +79,16 @@ pub(crate) struct ColumnInfo {
     pub position: Option<usize>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One chunk of a result: links to it (`EXTERNAL_LINKS`) or its data
+/// (`INLINE`: rows of strings for `JSON_ARRAY`, base64 Arrow IPC bytes for
+/// `ARROW_STREAM`).
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct ResultData {
+    pub chunk_index: Option<usize>,
     #[serde(default)]
     pub external_links: Vec<ExternalLink>,
+    pub data_array: Option<Vec<JsonRow>>,
+    pub attachment: Option<String>,
 }
 
 /// A presigned link to one chunk of a result. Its URL and headers are
@@ -131,6 +138,9 @@ pub struct DatabricksSqlClient {
 struct Inner {
     workspace: WorkspaceClient,
     options: DatabricksSqlOptions,
+    /// How results are asked for: external links until the warehouse
+    /// refuses them, then what it accepts (learned once per client).
+    result_mode: parking_lot::Mutex<ResultMode>,
 }
 
 impl fmt::Debug for DatabricksSqlClient {
@@ -151,7 +161,11 @@ impl DatabricksSqlClient {
     /// A client of the warehouse `options` names, in `workspace`.
     pub fn new(workspace: WorkspaceClient, options: DatabricksSqlOptions) -> Self {
         Self {
-            inner: Arc::new(Inner { workspace, options }),
+            inner: Arc::new(Inner {
+                workspace,
+                options,
+                result_mode: parking_lot::Mutex::new(ResultMode::ExternalLinks),
+            }),
         }
     }
 
@@ -181,29 +195,32 @@ impl DatabricksSqlClient {
         metrics: StatementMetrics,
     ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
         let started = Instant::now();
-        let response = {
+        let (response, mode) = {
             let _waiting = metrics.wait_time.timer();
             self.run(sql).await?
         };
-        let total = response
-            .manifest
-            .as_ref()
-            .map(|manifest| manifest.total_chunk_count.unwrap_or(0))
-            .ok_or_else(|| {
-                self.remote(
-                    None,
-                    None,
-                    "the statement succeeded without a result manifest".to_string(),
-                )
-            })?;
-        let links = response
-            .result
-            .map(|r| r.external_links)
-            .unwrap_or_default();
+        let manifest = response.manifest.ok_or_else(|| {
+            self.remote(
+                None,
+                None,
+                "the statement succeeded without a result manifest".to_string(),
+            )
+        })?;
+        let total = manifest.total_chunk_count.unwrap_or(0);
+        // JSON_ARRAY values are strings typed by the manifest.
+        let json_schema = match mode {
+            ResultMode::InlineJson => {
+                let columns = manifest.schema.map(|s| s.columns).unwrap_or_default();
+                Some(Arc::new(columns_schema(columns)?))
+            }
+            _ => None,
+        };
         let fetcher = Arc::new(ChunkFetcher::new(
             self.clone(),
             response.statement_id,
-            links,
+            mode,
+            response.result.unwrap_or_default(),
+            json_schema,
             metrics,
             started,
         ));
@@ -247,7 +264,7 @@ impl DatabricksSqlClient {
     /// The schema of the result of `sql`, from the manifest of a statement
     /// that returns no rows.
     pub async fn schema(&self, sql: &str) -> Result<SchemaRef> {
-        let response = self
+        let (response, _) = self
             .run(&format!("SELECT * FROM ({sql}) AS q LIMIT 0"))
             .await?;
         let columns = response
@@ -259,8 +276,9 @@ impl DatabricksSqlClient {
     }
 
     /// Submits `sql` and waits until it has succeeded; a wait that is
-    /// dropped or fails cancels the statement.
-    async fn run(&self, sql: &str) -> Result<StatementResponse> {
+    /// dropped or fails cancels the statement. Also says how its result
+    /// is delivered.
+    async fn run(&self, sql: &str) -> Result<(StatementResponse, ResultMode)> {
         let options = &self.inner.options;
         let wait = options.wait_timeout.as_secs();
         if wait != 0 && !(5..=50).contains(&wait) {
@@ -273,19 +291,20 @@ impl DatabricksSqlClient {
                 "the request timeout must be longer than wait_timeout".to_string(),
             ));
         }
-        let mut body = json!({
-            "statement": sql,
-            "warehouse_id": options.warehouse_id,
-            "disposition": "EXTERNAL_LINKS",
-            "format": "ARROW_STREAM",
-            "wait_timeout": format!("{}s", options.wait_timeout.as_secs()),
-            "on_wait_timeout": "CONTINUE",
-        });
-        if let Some(catalog) = &options.catalog {
-            body["catalog"] = json!(catalog);
-        }
         let started = Instant::now();
-        let mut response = self.submit(body).await?;
+        let mut mode = *self.inner.result_mode.lock();
+        let mut response = loop {
+            match self.submit(self.statement_body(sql, mode)).await {
+                Ok(response) => break response,
+                Err(err) => match mode.fallback(&err) {
+                    Some(next) => {
+                        *self.inner.result_mode.lock() = next;
+                        mode = next;
+                    }
+                    None => return Err(err),
+                },
+            }
+        };
         let mut statement = RunningStatement {
             client: self.clone(),
             id: response.statement_id.clone(),
@@ -315,7 +334,25 @@ impl DatabricksSqlClient {
         }
         statement.armed = false;
         self.check(&response)?;
-        Ok(response)
+        Ok((response, mode))
+    }
+
+    /// The request that submits `sql` with results delivered as `mode` says.
+    fn statement_body(&self, sql: &str, mode: ResultMode) -> serde_json::Value {
+        let options = &self.inner.options;
+        let (disposition, format) = mode.disposition_and_format();
+        let mut body = json!({
+            "statement": sql,
+            "warehouse_id": options.warehouse_id,
+            "disposition": disposition,
+            "format": format,
+            "wait_timeout": format!("{}s", options.wait_timeout.as_secs()),
+            "on_wait_timeout": "CONTINUE",
+        });
+        if let Some(catalog) = &options.catalog {
+            body["catalog"] = json!(catalog);
+        }
+        body
     }
 
     /// Submits a statement. The request runs in a task of its own, so a

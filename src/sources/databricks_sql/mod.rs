@@ -15,6 +15,7 @@
 mod catalog;
 mod client;
 mod engine;
+mod json_rows;
 mod results;
 mod types;
 

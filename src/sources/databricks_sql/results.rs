@@ -1,21 +1,29 @@
-//! Downloading a statement's result chunks from their external links.
+//! Fetching a statement's result chunks.
 //!
-//! Links are presigned URLs of cloud storage: they get no `Authorization`
-//! header (only the `http_headers` the link names) and expire (about 15
-//! minutes). A link that has expired, or whose download fails, is fetched
-//! afresh through `GET .../result/chunks/{n}` and the download retried.
+//! Results are asked for as Arrow behind external links. Links are
+//! presigned URLs of cloud storage: they get no `Authorization` header (only
+//! the `http_headers` the link names) and expire (about 15 minutes). A link
+//! that has expired, or whose download fails, is fetched afresh through
+//! `GET .../result/chunks/{n}` and the download retried.
+//!
+//! Warehouses that refuse external links (`NOT_IMPLEMENTED`) get `INLINE`
+//! requests: Arrow in the chunk's `attachment` where the warehouse accepts
+//! that, else `JSON_ARRAY` rows ([`json_rows`](super::json_rows)). Inline
+//! chunks after the first come from `GET .../result/chunks/{n}` too.
 
 use std::collections::HashMap;
 use std::io::Cursor;
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::reader::StreamReader;
 use parking_lot::Mutex;
-use serde::Deserialize;
 
-use super::client::{DatabricksSqlClient, ExternalLink, StatementMetrics};
+use super::client::{DatabricksSqlClient, ExternalLink, ResultData, StatementMetrics};
+use super::json_rows;
 use crate::error::{Error, Result};
 use crate::workspace::error_chain;
 
@@ -25,19 +33,58 @@ const ATTEMPTS: usize = 4;
 /// A link expiring sooner than this is fetched afresh before use.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
 
-/// The answer of `GET .../result/chunks/{n}`.
-#[derive(Deserialize)]
-struct ChunkResponse {
-    #[serde(default)]
-    external_links: Vec<ExternalLink>,
+/// How a statement's result is delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ResultMode {
+    /// Arrow IPC streams behind presigned links (the default).
+    ExternalLinks,
+    /// Arrow IPC streams inline, base64-encoded.
+    InlineArrow,
+    /// Rows of strings inline.
+    InlineJson,
+}
+
+impl ResultMode {
+    /// The request's `disposition` and `format`.
+    pub(crate) fn disposition_and_format(self) -> (&'static str, &'static str) {
+        match self {
+            Self::ExternalLinks => ("EXTERNAL_LINKS", "ARROW_STREAM"),
+            Self::InlineArrow => ("INLINE", "ARROW_STREAM"),
+            Self::InlineJson => ("INLINE", "JSON_ARRAY"),
+        }
+    }
+
+    /// The mode to try next when a warehouse refused a statement in this
+    /// one with `err`: external links refused as `NOT_IMPLEMENTED`, then
+    /// inline Arrow refused as a `BAD_REQUEST` (the reference allows only
+    /// `JSON_ARRAY` inline; some warehouses want Arrow there).
+    pub(crate) fn fallback(self, err: &Error) -> Option<Self> {
+        let Error::Remote {
+            error_class: Some(code),
+            ..
+        } = err
+        else {
+            return None;
+        };
+        match (self, code.as_str()) {
+            (Self::ExternalLinks, "NOT_IMPLEMENTED") => Some(Self::InlineArrow),
+            (Self::InlineArrow, "BAD_REQUEST") => Some(Self::InlineJson),
+            _ => None,
+        }
+    }
 }
 
 /// Fetches the chunks of one succeeded statement.
 pub(crate) struct ChunkFetcher {
     client: DatabricksSqlClient,
     statement_id: String,
+    mode: ResultMode,
     /// Links that came with the statement's response, not yet used.
     known: Mutex<HashMap<usize, ExternalLink>>,
+    /// The inline chunk that came with the statement's response, not yet used.
+    first: Mutex<Option<ResultData>>,
+    /// The manifest's schema, which types `JSON_ARRAY` values.
+    json_schema: Option<SchemaRef>,
     metrics: StatementMetrics,
     started: Instant,
     first_batch: std::sync::Once,
@@ -47,19 +94,25 @@ impl ChunkFetcher {
     pub(crate) fn new(
         client: DatabricksSqlClient,
         statement_id: String,
-        links: Vec<ExternalLink>,
+        mode: ResultMode,
+        mut first: ResultData,
+        json_schema: Option<SchemaRef>,
         metrics: StatementMetrics,
         started: Instant,
     ) -> Self {
+        let links = std::mem::take(&mut first.external_links);
         Self {
             client,
             statement_id,
+            mode,
             known: Mutex::new(
                 links
                     .into_iter()
                     .map(|link| (link.chunk_index, link))
                     .collect(),
             ),
+            first: Mutex::new(Some(first)),
+            json_schema,
             metrics,
             started,
             first_batch: std::sync::Once::new(),
@@ -68,6 +121,80 @@ impl ChunkFetcher {
 
     /// The batches of chunk `index`.
     pub(crate) async fn fetch(&self, index: usize) -> Result<Vec<RecordBatch>> {
+        match self.mode {
+            ResultMode::ExternalLinks => self.fetch_linked(index).await,
+            ResultMode::InlineArrow | ResultMode::InlineJson => {
+                let data = self.inline(index).await?;
+                self.decode_inline(index, data)
+            }
+        }
+    }
+
+    /// The inline data of chunk `index`.
+    async fn inline(&self, index: usize) -> Result<ResultData> {
+        let first = {
+            let mut first = self.first.lock();
+            first.take_if(|data| data.chunk_index.unwrap_or(0) == index)
+        };
+        if let Some(data) = first {
+            return Ok(data);
+        }
+        self.client
+            .workspace()
+            .get(&self.chunk_path(index), &[])
+            .await
+    }
+
+    fn decode_inline(&self, index: usize, data: ResultData) -> Result<Vec<RecordBatch>> {
+        self.metrics.chunks.add(1);
+        if let Some(attachment) = data.attachment {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(attachment.as_bytes())
+                .map_err(|err| {
+                    self.corrupt(index, format!("its attachment is not base64 ({err})"))
+                })?;
+            self.metrics.bytes.add(bytes.len());
+            return self.decode(index, bytes.into());
+        }
+        let (Some(rows), Some(schema)) = (data.data_array, &self.json_schema) else {
+            return Err(self.corrupt(index, "it has no data".to_string()));
+        };
+        let batch = json_rows::decode(schema, &rows).map_err(|err| self.corrupt(index, err))?;
+        self.record_batches(1);
+        Ok(vec![batch])
+    }
+
+    fn chunk_path(&self, index: usize) -> String {
+        format!(
+            "api/2.0/sql/statements/{}/result/chunks/{index}",
+            self.statement_id
+        )
+    }
+
+    fn corrupt(&self, index: usize, message: String) -> Error {
+        Error::Remote {
+            endpoint: self.client.endpoint(),
+            error_class: None,
+            sql_state: None,
+            message: format!("result chunk {index} cannot be read: {message}"),
+        }
+    }
+
+    /// Counts `count` decoded batches; the first one stops the clock of
+    /// `time_to_first_batch`.
+    fn record_batches(&self, count: usize) {
+        self.metrics.batches.add(count);
+        if count > 0 {
+            self.first_batch.call_once(|| {
+                self.metrics
+                    .time_to_first_batch
+                    .add_duration(self.started.elapsed())
+            });
+        }
+    }
+
+    /// The batches of chunk `index`, downloaded from its external link.
+    async fn fetch_linked(&self, index: usize) -> Result<Vec<RecordBatch>> {
         let mut last_error = None;
         for attempt in 0..ATTEMPTS {
             let known = self.known.lock().remove(&index);
@@ -103,11 +230,11 @@ impl ChunkFetcher {
 
     /// A fresh link to chunk `index`.
     async fn link(&self, index: usize) -> Result<ExternalLink> {
-        let path = format!(
-            "api/2.0/sql/statements/{}/result/chunks/{index}",
-            self.statement_id
-        );
-        let response: ChunkResponse = self.client.workspace().get(&path, &[]).await?;
+        let response: ResultData = self
+            .client
+            .workspace()
+            .get(&self.chunk_path(index), &[])
+            .await?;
         response
             .external_links
             .into_iter()
@@ -146,25 +273,15 @@ impl ChunkFetcher {
 
     /// The Arrow batches of a chunk's IPC stream.
     fn decode(&self, index: usize, bytes: bytes::Bytes) -> Result<Vec<RecordBatch>> {
-        let corrupt = |err: &dyn std::error::Error| Error::Remote {
-            endpoint: self.client.endpoint(),
-            error_class: None,
-            sql_state: None,
-            message: format!("result chunk {index} is not an Arrow stream: {err}"),
+        let corrupt = |err: &dyn std::error::Error| {
+            self.corrupt(index, format!("it is not an Arrow stream ({err})"))
         };
         let reader =
             StreamReader::try_new(Cursor::new(bytes), None).map_err(|err| corrupt(&err))?;
         let batches = reader
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|err| corrupt(&err))?;
-        self.metrics.batches.add(batches.len());
-        if !batches.is_empty() {
-            self.first_batch.call_once(|| {
-                self.metrics
-                    .time_to_first_batch
-                    .add_duration(self.started.elapsed())
-            });
-        }
+        self.record_batches(batches.len());
         Ok(batches)
     }
 }
