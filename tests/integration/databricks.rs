@@ -396,9 +396,9 @@ async fn an_unreachable_workspace_is_a_clear_error() {
     assert!(started.elapsed() < Duration::from_secs(30));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn tables_are_listed_and_described_without_the_warehouse_and_queried_on_it() {
-    let _turn = turn().await;
+/// A session with source `dbx` (catalog `spark_catalog`) whose schema
+/// `lakefed_dbx_it` has a table `people` of two rows.
+async fn session_with_people() -> datafusion::prelude::SessionContext {
     let client = client();
     for statement in [
         "CREATE NAMESPACE IF NOT EXISTS lakefed_dbx_it",
@@ -414,6 +414,59 @@ async fn tables_are_listed_and_described_without_the_warehouse_and_queried_on_it
     ctx.register_databricks_sql("dbx", &auth(), options)
         .await
         .unwrap();
+    ctx
+}
+
+/// The rows of `sql` in `ctx`, as a table.
+async fn rows_of(ctx: &datafusion::prelude::SessionContext, sql: &str) -> String {
+    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    pretty(&batches)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn where_the_unity_catalog_api_refuses_the_warehouse_lists_and_describes() {
+    let _turn = turn().await;
+    let ctx = session_with_people().await;
+    let refused = json!([{"path_prefix": "/api/2.1/unity-catalog", "status": 403, "count": 1000}]);
+    admin("settings", json!({ "fail_next": refused })).await;
+    let schemas = rows_of(
+        &ctx,
+        "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = 'dbx'",
+    )
+    .await;
+    assert!(schemas.contains("lakefed_dbx_it"), "{schemas}");
+    let tables = rows_of(
+        &ctx,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'lakefed_dbx_it'",
+    )
+    .await;
+    assert!(tables.contains("people"), "{tables}");
+    let people = rows_of(
+        &ctx,
+        "SELECT id, name, born, score FROM dbx.lakefed_dbx_it.people ORDER BY id",
+    )
+    .await;
+    assert!(
+        people.contains("| 1  | ada  | 1815-12-10 | 9.50  |")
+            && people.contains("| 2  | it's |            |       |"),
+        "{people}"
+    );
+    let missing = ctx
+        .sql("SELECT * FROM dbx.lakefed_dbx_it.nobody")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        missing.contains("nobody") && missing.contains("not found"),
+        "{missing}"
+    );
+    assert!(counter(&stats().await, "faults_injected") >= 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tables_are_listed_and_described_without_the_warehouse_and_queried_on_it() {
+    let _turn = turn().await;
+    let ctx = session_with_people().await;
     let before = stats().await;
     let df = ctx
         .sql("SELECT name, score FROM dbx.lakefed_dbx_it.people WHERE name = 'it''s' OR id = 1 ORDER BY id")
@@ -486,7 +539,11 @@ async fn warehouses_that_refuse_external_links_give_the_same_results_inline() {
         let metrics = StatementMetrics::default();
         let ids = first_column(&collect(&client, numbers, metrics.clone()).await);
         assert_eq!(ids, (0..5000).collect::<Vec<_>>(), "inline {mode}");
-        assert_eq!(metrics.chunks.value(), 8, "inline {mode}: chunks of 700 rows");
+        assert_eq!(
+            metrics.chunks.value(),
+            8,
+            "inline {mode}: chunks of 700 rows"
+        );
         let after = stats().await;
         assert_eq!(
             requests(&after, statements) - requests(&before, statements),

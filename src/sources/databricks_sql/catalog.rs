@@ -8,20 +8,30 @@
 //! through `page_token` and are cached for the life of the catalog; a
 //! table's columns are looked up each time a query names it. DataFusion
 //! folds unquoted names to lower case, as Unity Catalog stores them.
+//!
+//! Where the Unity Catalog API refuses (a catalog it does not govern, such
+//! as `hive_metastore`, or an identity without access to the API) the
+//! warehouse answers instead: `SHOW SCHEMAS`, `SHOW TABLES` and the result
+//! manifest of the table's `SELECT ... LIMIT 0`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::datasource::TableType;
 use datafusion::error::Result as DFResult;
+use futures::TryStreamExt;
 use parking_lot::Mutex;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
-use super::client::{ColumnInfo, DatabricksSqlClient, columns_schema};
+use super::client::{ColumnInfo, DatabricksSqlClient, StatementMetrics, columns_schema};
 use crate::error::{Error, Result};
+use crate::remote::sql::object_reference;
 use crate::remote::{RemoteTable, RemoteTableName};
 use crate::runtime::block_on_io;
 
@@ -33,6 +43,20 @@ const NOT_FOUND: [&str; 5] = [
     "NOT_FOUND",
     "404",
 ];
+
+/// SQLSTATEs of statements that name a table or schema that does not exist.
+const SQL_NOT_FOUND: [&str; 2] = ["42P01", "3F000"];
+
+/// Whether `err`, from the Unity Catalog API, says the object is absent.
+fn is_not_found(err: &Error) -> bool {
+    matches!(err, Error::Remote { error_class: Some(code), .. } if NOT_FOUND.contains(&code.as_str()))
+}
+
+/// Whether the warehouse should answer in place of the Unity Catalog API
+/// after `err`: the API refused, for another reason than "not found".
+fn ask_the_warehouse(err: &Error) -> bool {
+    matches!(err, Error::Remote { .. }) && !is_not_found(err)
+}
 
 /// One Unity Catalog catalog of a workspace, queried on a SQL warehouse.
 #[derive(Debug)]
@@ -58,11 +82,23 @@ impl DatabricksCatalog {
     }
 
     fn listing(&self) -> impl Future<Output = Result<Vec<String>>> + Send + 'static {
-        list(
-            self.client.clone(),
-            "api/2.1/unity-catalog/schemas",
-            vec![("catalog_name", self.catalog.clone())],
-        )
+        let client = self.client.clone();
+        let catalog = self.catalog.clone();
+        async move {
+            let listed = list(
+                client.clone(),
+                "api/2.1/unity-catalog/schemas",
+                vec![("catalog_name", catalog.clone())],
+            )
+            .await;
+            match listed {
+                Err(err) if ask_the_warehouse(&err) => {
+                    let sql = format!("SHOW SCHEMAS IN {}", object_reference(&[&catalog]));
+                    shown_names(&client, &sql, &["databaseName", "namespace"]).await
+                }
+                listed => listed,
+            }
+        }
     }
 }
 
@@ -113,17 +149,44 @@ struct TableInfo {
 
 impl DatabricksSchema {
     fn listing(&self) -> impl Future<Output = Result<Vec<String>>> + Send + 'static {
-        list(
-            self.client.clone(),
-            "api/2.1/unity-catalog/tables",
-            vec![
-                ("catalog_name", self.catalog.clone()),
-                ("schema_name", self.schema.clone()),
-                // Names only: columns are read when a query names a table.
-                ("omit_columns", "true".to_string()),
-                ("omit_properties", "true".to_string()),
-            ],
-        )
+        let client = self.client.clone();
+        let schema = object_reference(&[&self.catalog, &self.schema]);
+        let query = vec![
+            ("catalog_name", self.catalog.clone()),
+            ("schema_name", self.schema.clone()),
+            // Names only: columns are read when a query names a table.
+            ("omit_columns", "true".to_string()),
+            ("omit_properties", "true".to_string()),
+        ];
+        async move {
+            match list(client.clone(), "api/2.1/unity-catalog/tables", query).await {
+                Err(err) if ask_the_warehouse(&err) => {
+                    let sql = format!("SHOW TABLES IN {schema}");
+                    shown_names(&client, &sql, &["tableName"]).await
+                }
+                listed => listed,
+            }
+        }
+    }
+
+    /// The table's schema as Unity Catalog describes it (or, where its API
+    /// refuses, as the warehouse does); `None` if there is no such table.
+    async fn table_schema(&self, table: &str) -> Result<Option<SchemaRef>> {
+        match self.columns(table).await {
+            Ok(Some(columns)) => Ok(Some(Arc::new(columns_schema(columns)?))),
+            Ok(None) => Ok(None),
+            Err(err) if ask_the_warehouse(&err) => {
+                let name = object_reference(&[&self.catalog, &self.schema, table]);
+                match self.client.schema(&format!("SELECT * FROM {name}")).await {
+                    Err(Error::Remote {
+                        sql_state: Some(state),
+                        ..
+                    }) if SQL_NOT_FOUND.contains(&state.as_str()) => Ok(None),
+                    described => described.map(Some),
+                }
+            }
+            Err(err) => Err(err),
+        }
     }
 
     /// The table's columns as Unity Catalog describes them; `None` if there
@@ -137,10 +200,7 @@ impl DatabricksSchema {
         let path = format!("api/2.1/unity-catalog/tables/{full_name}");
         match self.client.workspace().get::<TableInfo>(&path, &[]).await {
             Ok(info) => Ok(Some(info.columns)),
-            Err(Error::Remote {
-                error_class: Some(code),
-                ..
-            }) if NOT_FOUND.contains(&code.as_str()) => Ok(None),
+            Err(err) if is_not_found(&err) => Ok(None),
             Err(err) => Err(err),
         }
     }
@@ -159,10 +219,9 @@ impl SchemaProvider for DatabricksSchema {
     }
 
     async fn table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
-        let Some(columns) = self.columns(name).await? else {
+        let Some(schema) = self.table_schema(name).await? else {
             return Ok(None);
         };
-        let schema = Arc::new(columns_schema(columns)?);
         let name = RemoteTableName {
             catalog: Some(self.catalog.clone()),
             namespace: self.schema.clone(),
@@ -183,6 +242,43 @@ impl SchemaProvider for DatabricksSchema {
             .iter()
             .any(|table| table.eq_ignore_ascii_case(name))
     }
+}
+
+/// The names a `SHOW` statement lists, from the first of `columns` its
+/// result has (engines name them differently).
+async fn shown_names(
+    client: &DatabricksSqlClient,
+    sql: &str,
+    columns: &[&str],
+) -> Result<Vec<String>> {
+    let batches: Vec<RecordBatch> = client
+        .execute(sql, StatementMetrics::default())
+        .await?
+        .try_collect()
+        .await?;
+    let mut names = Vec::new();
+    for batch in &batches {
+        let schema = batch.schema();
+        let index = columns
+            .iter()
+            .find_map(|name| schema.index_of(name).ok())
+            .ok_or_else(|| Error::Remote {
+                endpoint: client.endpoint(),
+                error_class: None,
+                sql_state: None,
+                message: format!("{sql} returned no column named {}", columns.join(" or ")),
+            })?;
+        let column = cast(batch.column(index), &DataType::Utf8)
+            .map_err(datafusion::error::DataFusionError::from)?;
+        names.extend(
+            column
+                .as_string::<i32>()
+                .iter()
+                .flatten()
+                .map(str::to_string),
+        );
+    }
+    Ok(names)
 }
 
 /// One page of a Unity Catalog listing (of schemas or of tables).
