@@ -21,6 +21,7 @@ network with no cost at all.
 """
 
 import argparse
+import os
 import pathlib
 import socket
 import statistics
@@ -87,11 +88,14 @@ def start_link(target_host, target_port, mbit):
 
 
 class Lakefed:
-    """The spark_fetch example: one warm session, one statement per line."""
+    """The spark_fetch example: one warm session, one statement per line.
+    `remote` is a Spark Connect URL or `databricks:<warehouse id>` (then
+    `env` holds the workspace's DATABRICKS_HOST and DATABRICKS_TOKEN)."""
 
-    def __init__(self, binary, url, delta_dir):
+    def __init__(self, binary, remote, delta_dir=None, env=None):
+        command = [binary, remote] + ([delta_dir] if delta_dir else [])
         self.proc = subprocess.Popen(
-            [binary, url, delta_dir], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
         )
         line = self.proc.stdout.readline().strip()
         if line != "ready":
@@ -105,6 +109,41 @@ class Lakefed:
             raise RuntimeError("lakefed exited")
         seconds, rows, nbytes = line.split()[:3]
         return float(seconds), int(rows), int(nbytes)
+
+
+def run_rounds(cases, rounds):
+    """Runs every mode of every case once per round, the order rotating,
+    after one uncounted warm-up round; exits if modes of a case disagree on
+    the row count. Returns {(case, mode): {times, rows, bytes}}."""
+    results = {}
+    for round_ in range(rounds + 1):  # round 0 warms up and is dropped
+        for case, modes in cases.items():
+            shift = round_ % len(modes)
+            for mode, run in modes[shift:] + modes[:shift]:
+                seconds, rows, nbytes = run()
+                entry = results.setdefault((case, mode), {"times": [], "rows": rows, "bytes": nbytes})
+                if entry["rows"] != rows:
+                    sys.exit(f"{case} {mode}: {rows} rows, earlier {entry['rows']}")
+                if round_:
+                    entry["times"].append(seconds)
+    for case, modes in cases.items():
+        counts = {results[(case, mode)]["rows"] for mode, _ in modes}
+        if len(counts) != 1:
+            sys.exit(f"{case}: modes disagree on the row count: {counts}")
+    return results
+
+
+def print_ratios(cases, results, bytes_label):
+    """A Markdown table: median seconds, bytes and ratio to each case's first mode."""
+    print(f"| case | mode | rows | median s | {bytes_label} | ratio |")
+    print("|---|---|---:|---:|---:|---:|")
+    for case, modes in cases.items():
+        base = statistics.median(results[(case, modes[0][0])]["times"])
+        for mode, _ in modes:
+            entry = results[(case, mode)]
+            median = statistics.median(entry["times"])
+            nbytes = "" if entry["bytes"] is None else f"{entry['bytes']:,}"
+            print(f"| {case} | {mode} | {entry['rows']:,} | {median:.3f} | {nbytes} | {median / base:.2f} |")
 
 
 def main():
@@ -158,34 +197,10 @@ def main():
         ("all in Delta", lakefed_run(query("q3", DELTA), True)),
     ]
 
-    results = {}
-    for round_ in range(args.rounds + 1):  # round 0 warms up and is dropped
-        for case, modes in cases.items():
-            shift = round_ % len(modes)
-            for mode, run in modes[shift:] + modes[:shift]:
-                seconds, rows, nbytes = run()
-                entry = results.setdefault((case, mode), {"times": [], "rows": rows, "bytes": nbytes})
-                if entry["rows"] != rows:
-                    sys.exit(f"{case} {mode}: {rows} rows, earlier {entry['rows']}")
-                if round_:
-                    entry["times"].append(seconds)
-    for case, modes in cases.items():
-        counts = {results[(case, mode)]["rows"] for mode, _ in modes}
-        if len(counts) != 1:
-            sys.exit(f"{case}: modes disagree on the row count: {counts}")
-
+    results = run_rounds(cases, args.rounds)
     link = f"{args.link_mbit:g} Mbit/s link" if args.link_mbit else "loopback"
     print(f"\n{link}, {args.rounds} rounds, medians in seconds; ratio = this mode / the first mode of the case\n")
-    print("| query | mode | median s | Arrow bytes from Spark | ratio |")
-    print("|---|---|---:|---:|---:|")
-    for case, modes in cases.items():
-        base = statistics.median(results[(case, modes[0][0])]["times"])
-        for mode, _ in modes:
-            entry = results[(case, mode)]
-            median = statistics.median(entry["times"])
-            nbytes = "" if entry["bytes"] is None else f"{entry['bytes']:,}"
-            print(f"| {case} | {mode} | {median:.3f} | {nbytes} | {median / base:.2f} |")
-
+    print_ratios(cases, results, "Arrow bytes from Spark")
 
 if __name__ == "__main__":
     main()

@@ -1,12 +1,18 @@
-//! A warm lakefed session attached to a Spark Connect server, for the fetch
-//! benchmark (`benches/compare_spark.py`):
+//! A warm lakefed session attached to a Spark Connect server or a Databricks
+//! SQL warehouse, for the fetch and federation benchmarks
+//! (`benches/compare_spark.py`, `compare_federation.py`,
+//! `compare_databricks.py`):
 //!
 //! ```sh
 //! cargo run --release --example spark_fetch -- sc://127.0.0.1:15002 [DELTA_DIR]
+//! DATABRICKS_HOST=... DATABRICKS_TOKEN=... \
+//!     cargo run --release --example spark_fetch -- databricks:WAREHOUSE_ID [DELTA_DIR]
 //! ```
 //!
-//! It registers the server as catalog `spark` (and, if given, the Delta
-//! tables under `DELTA_DIR` as schema `lake`), prints `ready`, then reads one
+//! It registers the server as catalog `spark` (a warehouse as catalog `dbx`,
+//! its current catalog, authenticated by Databricks unified auth), and, if
+//! given, the Delta tables under `DELTA_DIR` as schema `lake`; prints
+//! `ready`, then reads one
 //! DataFusion SQL statement per line from stdin (`SET` statements included),
 //! runs it, and prints one line: wall seconds, rows, Arrow bytes received
 //! from Spark, and the seconds spent waiting on the server and decoding
@@ -18,6 +24,8 @@ use std::time::Instant;
 
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use lakefed::SessionContextExt;
+use lakefed::sources::databricks_sql::DatabricksSqlOptions;
+use lakefed::workspace::auth::AuthConfig;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -25,9 +33,16 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 async fn main() -> Result<(), BoxError> {
     let url = std::env::args()
         .nth(1)
-        .ok_or("usage: spark_fetch sc://host:port")?;
+        .ok_or("usage: spark_fetch sc://host:port|databricks:WAREHOUSE_ID [DELTA_DIR]")?;
     let ctx = lakefed::new_session_context();
-    ctx.register_spark_connect("spark", &url)?;
+    match url.strip_prefix("databricks:") {
+        Some(warehouse_id) => {
+            let options = DatabricksSqlOptions::new(warehouse_id);
+            ctx.register_databricks_sql("dbx", &AuthConfig::default(), options)
+                .await?;
+        }
+        None => ctx.register_spark_connect("spark", &url)?,
+    }
     if let Some(delta_dir) = std::env::args().nth(2) {
         ctx.register_delta_schema("lake", &delta_dir, Default::default())?;
     }
@@ -47,7 +62,7 @@ async fn main() -> Result<(), BoxError> {
     Ok(())
 }
 
-/// A metric summed over the plan's Spark scans.
+/// A metric summed over the plan's remote scans.
 fn remote_metric(plan: &Arc<dyn ExecutionPlan>, name: &str) -> usize {
     let own = if plan.name() == "RemoteScanExec" {
         plan.metrics()

@@ -17,6 +17,9 @@
 //!   `unfederated`), so every expected result is checked with and without
 //!   subplan pushdown. `skipif`/`onlyif` records mark where servers or modes
 //!   differ (EXPLAIN output).
+//! - for files under `databricks/`, both: catalog `dbx` (the warehouse) and
+//!   catalog `spark` (the Spark server it runs on, through Spark Connect),
+//!   with the same fixture tables; each file runs federated and unfederated.
 //!
 //! `cargo test --test sqllogictests -- <filter>` runs the files whose path
 //! contains `<filter>`; `-- --complete <filter>` rewrites their expected
@@ -67,18 +70,28 @@ async fn main() -> Result<(), BoxError> {
         return Err("no .slt file matched".into());
     }
     // Each Spark suite runs once per Spark Connect server: Spark itself and Sail.
-    let servers = if files.iter().any(|file| is_spark_suite(file)) {
+    let servers = if files
+        .iter()
+        .any(|file| is_suite(file, "spark") || is_suite(file, "databricks"))
+    {
         spark_servers().await?
     } else {
         Vec::new()
     };
     let mut runs: Vec<(&PathBuf, Option<SparkRun>)> = Vec::new();
     for file in &files {
-        if is_spark_suite(file) {
+        if is_suite(file, "spark") {
             for server in &servers {
                 for federated in [true, false] {
-                    runs.push((file, Some(SparkRun { server, federated })));
+                    runs.push((file, Some(SparkRun::alone(server, federated))));
                 }
+            }
+        } else if is_suite(file, "databricks") {
+            let [spark, .., warehouse] = servers.as_slice() else {
+                unreachable!("spark_servers lists Spark first and the warehouse last")
+            };
+            for federated in [true, false] {
+                runs.push((file, Some(SparkRun::beside_spark(warehouse, spark, federated))));
             }
         } else {
             runs.push((file, None));
@@ -90,9 +103,10 @@ async fn main() -> Result<(), BoxError> {
         std::fs::create_dir_all(&scratch)?;
         // `--complete` writes the expected results of the first run only.
         if complete
-            && server
-                .as_ref()
-                .is_some_and(|s| s.server.label != SPARK_SERVERS[0].0 || !s.federated)
+            && server.as_ref().is_some_and(|s| {
+                let first_server = s.server.label == SPARK_SERVERS[0].0 || s.spark.is_some();
+                !first_server || !s.federated
+            })
         {
             continue;
         }
@@ -154,10 +168,34 @@ enum Attach {
 /// One run of a Spark suite: a server, federation on or off.
 struct SparkRun<'a> {
     server: &'a SparkServer,
+    /// The catalog the server is attached as.
+    catalog: &'static str,
+    /// A Spark Connect server also attached, as catalog `spark`.
+    spark: Option<&'a SparkServer>,
     federated: bool,
 }
 
-impl SparkRun<'_> {
+impl<'a> SparkRun<'a> {
+    /// `server` as catalog `spark`.
+    fn alone(server: &'a SparkServer, federated: bool) -> Self {
+        Self {
+            server,
+            catalog: "spark",
+            spark: None,
+            federated,
+        }
+    }
+
+    /// The warehouse as catalog `dbx` beside `spark` as catalog `spark`.
+    fn beside_spark(warehouse: &'a SparkServer, spark: &'a SparkServer, federated: bool) -> Self {
+        Self {
+            server: warehouse,
+            catalog: "dbx",
+            spark: Some(spark),
+            federated,
+        }
+    }
+
     /// The run's label for `skipif`/`onlyif`.
     fn mode(&self) -> &'static str {
         if self.federated {
@@ -219,8 +257,9 @@ fn with_session(url: &str, session_id: &str) -> String {
     format!("{url}{separator}session_id={session_id}")
 }
 
-fn is_spark_suite(file: &Path) -> bool {
-    file.parent().is_some_and(|dir| dir.ends_with("spark"))
+/// Whether `file` belongs to the suite of folder `suite`.
+fn is_suite(file: &Path, suite: &str) -> bool {
+    file.parent().is_some_and(|dir| dir.ends_with(suite))
 }
 
 fn slt_files(dir: &Path) -> Result<Vec<PathBuf>, BoxError> {
@@ -237,6 +276,28 @@ fn slt_files(dir: &Path) -> Result<Vec<PathBuf>, BoxError> {
     Ok(files)
 }
 
+/// Registers `server` in `ctx` as catalog `catalog`.
+async fn attach(ctx: &SessionContext, catalog: &str, server: &SparkServer) -> Result<(), BoxError> {
+    match &server.attach {
+        Attach::SparkConnect(url) => ctx.register_spark_connect(catalog, url)?,
+        Attach::DatabricksSql {
+            host,
+            token,
+            warehouse_id,
+        } => {
+            let auth = AuthConfig {
+                host: Some(host.clone()),
+                token: Some(Secret::new(token)),
+                ..Default::default()
+            };
+            let mut options = DatabricksSqlOptions::new(warehouse_id);
+            options.catalog = Some("spark_catalog".to_string());
+            ctx.register_databricks_sql(catalog, &auth, options).await?;
+        }
+    }
+    Ok(())
+}
+
 async fn run_file(
     file: &Path,
     fixtures: &Path,
@@ -246,22 +307,9 @@ async fn run_file(
 ) -> Result<(), BoxError> {
     let ctx = lakefed::new_session_context();
     if let Some(run) = spark {
-        match &run.server.attach {
-            Attach::SparkConnect(url) => ctx.register_spark_connect("spark", url)?,
-            Attach::DatabricksSql {
-                host,
-                token,
-                warehouse_id,
-            } => {
-                let auth = AuthConfig {
-                    host: Some(host.clone()),
-                    token: Some(Secret::new(token)),
-                    ..Default::default()
-                };
-                let mut options = DatabricksSqlOptions::new(warehouse_id);
-                options.catalog = Some("spark_catalog".to_string());
-                ctx.register_databricks_sql("spark", &auth, options).await?;
-            }
+        attach(&ctx, run.catalog, run.server).await?;
+        if let Some(server) = run.spark {
+            attach(&ctx, "spark", server).await?;
         }
         ctx.sql(&format!("SET lakefed.federation = {}", run.federated))
             .await?;

@@ -57,9 +57,10 @@ pub enum Error {
         message: String,
     },
 
-    /// A remote engine (a Spark Connect server) refused a request or failed
-    /// while answering it.
-    #[error("{endpoint}: {message}")]
+    /// A remote engine (a Spark Connect server, a SQL warehouse) refused a
+    /// request or failed while answering it. The message ends with the
+    /// SQLSTATE where the server sent one and its text does not show it.
+    #[error("{endpoint}: {message}{}", sql_state_note(.sql_state.as_deref(), .message))]
     Remote {
         /// The server, with any credentials removed.
         endpoint: String,
@@ -84,6 +85,14 @@ pub enum Error {
     /// An error raised by DataFusion itself.
     #[error(transparent)]
     DataFusion(#[from] Box<DataFusionError>),
+}
+
+/// ` (SQLSTATE xxxxx)` for a remote error whose message does not name it.
+fn sql_state_note(sql_state: Option<&str>, message: &str) -> String {
+    match sql_state {
+        Some(state) if !message.contains(state) => format!(" (SQLSTATE {state})"),
+        _ => String::new(),
+    }
 }
 
 impl From<DataFusionError> for Error {

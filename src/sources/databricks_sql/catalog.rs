@@ -31,7 +31,7 @@ use serde::Deserialize;
 
 use super::client::{ColumnInfo, DatabricksSqlClient, StatementMetrics, columns_schema};
 use crate::error::{Error, Result};
-use crate::remote::sql::object_reference;
+use crate::remote::sql::{object_reference, quote_identifier};
 use crate::remote::{RemoteTable, RemoteTableName};
 use crate::runtime::block_on_io;
 
@@ -44,8 +44,23 @@ const NOT_FOUND: [&str; 5] = [
     "404",
 ];
 
-/// SQLSTATEs of statements that name a table or schema that does not exist.
-const SQL_NOT_FOUND: [&str; 2] = ["42P01", "3F000"];
+/// SQLSTATEs of statements that name a table, schema or catalog that does
+/// not exist.
+const SQL_NOT_FOUND: [&str; 3] = ["42P01", "42704", "42P08"];
+
+/// Error codes with which the Unity Catalog API refuses to answer for a
+/// catalog the warehouse can still query: no access to the API, a catalog
+/// it does not govern, an API the workspace lacks.
+const ASK_THE_WAREHOUSE: [&str; 8] = [
+    "PERMISSION_DENIED",
+    "FEATURE_DISABLED",
+    "ENDPOINT_NOT_FOUND",
+    "NOT_IMPLEMENTED",
+    "INVALID_PARAMETER_VALUE",
+    "BAD_REQUEST",
+    "403",
+    "501",
+];
 
 /// Whether `err`, from the Unity Catalog API, says the object is absent.
 fn is_not_found(err: &Error) -> bool {
@@ -53,9 +68,25 @@ fn is_not_found(err: &Error) -> bool {
 }
 
 /// Whether the warehouse should answer in place of the Unity Catalog API
-/// after `err`: the API refused, for another reason than "not found".
+/// after `err` (not after a bad token, an outage or "not found").
 fn ask_the_warehouse(err: &Error) -> bool {
-    matches!(err, Error::Remote { .. }) && !is_not_found(err)
+    matches!(err, Error::Remote { error_class: Some(code), .. } if ASK_THE_WAREHOUSE.contains(&code.as_str()))
+}
+
+/// `parts` as a name a `SHOW` statement accepts: backtick-quoted. Spark
+/// substitutes `${...}` even inside backticks, and `SHOW` takes no
+/// `IDENTIFIER(...)`, so a name with `$` cannot be listed through SQL.
+fn show_target(parts: &[&str]) -> Result<String> {
+    if let Some(part) = parts.iter().find(|part| part.contains('$')) {
+        return Err(Error::InvalidArgument(format!(
+            "'{part}' contains '$': it cannot be listed through SQL, and the Unity Catalog API refused"
+        )));
+    }
+    Ok(parts
+        .iter()
+        .map(|part| quote_identifier(part))
+        .collect::<Vec<_>>()
+        .join("."))
 }
 
 /// One Unity Catalog catalog of a workspace, queried on a SQL warehouse.
@@ -93,7 +124,7 @@ impl DatabricksCatalog {
             .await;
             match listed {
                 Err(err) if ask_the_warehouse(&err) => {
-                    let sql = format!("SHOW SCHEMAS IN {}", object_reference(&[&catalog]));
+                    let sql = format!("SHOW SCHEMAS IN {}", show_target(&[&catalog])?);
                     shown_names(&client, &sql, &["databaseName", "namespace"]).await
                 }
                 listed => listed,
@@ -150,7 +181,7 @@ struct TableInfo {
 impl DatabricksSchema {
     fn listing(&self) -> impl Future<Output = Result<Vec<String>>> + Send + 'static {
         let client = self.client.clone();
-        let schema = object_reference(&[&self.catalog, &self.schema]);
+        let schema = show_target(&[&self.catalog, &self.schema]);
         let query = vec![
             ("catalog_name", self.catalog.clone()),
             ("schema_name", self.schema.clone()),
@@ -161,7 +192,7 @@ impl DatabricksSchema {
         async move {
             match list(client.clone(), "api/2.1/unity-catalog/tables", query).await {
                 Err(err) if ask_the_warehouse(&err) => {
-                    let sql = format!("SHOW TABLES IN {schema}");
+                    let sql = format!("SHOW TABLES IN {}", schema?);
                     shown_names(&client, &sql, &["tableName"]).await
                 }
                 listed => listed,

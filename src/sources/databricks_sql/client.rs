@@ -219,7 +219,7 @@ impl DatabricksSqlClient {
             self.clone(),
             response.statement_id,
             mode,
-            response.result.unwrap_or_default(),
+            response.result,
             json_schema,
             metrics,
             started,
@@ -297,14 +297,13 @@ impl DatabricksSqlClient {
             match self.submit(self.statement_body(sql, mode)).await {
                 Ok(response) => break response,
                 Err(err) => match mode.fallback(&err) {
-                    Some(next) => {
-                        *self.inner.result_mode.lock() = next;
-                        mode = next;
-                    }
+                    Some(next) => mode = next,
                     None => return Err(err),
                 },
             }
         };
+        // Learned only once the warehouse has accepted a statement in it.
+        *self.inner.result_mode.lock() = mode;
         let mut statement = RunningStatement {
             client: self.clone(),
             id: response.statement_id.clone(),

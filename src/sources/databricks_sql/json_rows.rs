@@ -1,20 +1,24 @@
 //! Decoding `JSON_ARRAY` results: rows of strings typed by the manifest.
 //!
 //! The reference promises only that each non-null value is "the string
-//! representation" of the value, so decoding is exact or an error, never a
-//! guess: numbers, booleans, dates and timestamps go through Arrow's
+//! representation" of the value. Top-level values are decoded exactly or
+//! refused: numbers, booleans, dates and timestamps go through Arrow's
 //! checked string casts (`NaN`/`Infinity` spelled as Java prints them are
-//! accepted for floats), `BINARY` is hex, intervals are in the Hive form
-//! (`1-6`, `1 02:03:04.500000000`), and `ARRAY`/`MAP`/`STRUCT` values are
-//! JSON text decoded with the column's Arrow type. Nested binary or interval
-//! values have no single text form a client can rely on: they are refused
-//! with an error that says to allow `EXTERNAL_LINKS` or `ARROW_STREAM`.
+//! accepted for floats; a decimal with more fraction digits than its scale
+//! is an error, not rounded), `BINARY` is hex, intervals are in the Hive
+//! form (`1-6`, `1 02:03:04.500000000`). `ARRAY`/`MAP`/`STRUCT` values are
+//! JSON text decoded by arrow-json with the column's Arrow type in strict
+//! mode (a field the type does not have is an error). Nested binary or
+//! interval values have no single text form a client can rely on: they are
+//! refused with an error that says to allow `EXTERNAL_LINKS` or
+//! `ARROW_STREAM`.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
     ArrayRef, BinaryArray, DurationMicrosecondArray, Float32Array, Float64Array,
-    IntervalYearMonthArray, RecordBatch, RecordBatchOptions, StringArray,
+    IntervalYearMonthArray, RecordBatch, RecordBatchOptions, StringArray, new_empty_array,
+    new_null_array,
 };
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{DataType, Field, IntervalUnit, Schema, SchemaRef, TimeUnit};
@@ -83,17 +87,38 @@ fn column(field: &Field, values: &[Option<&str>]) -> Result<ArrayRef, String> {
                 .map(|value| value.map(day_time).transpose())
                 .collect::<Result<DurationMicrosecondArray, _>>()?,
         ),
-        DataType::List(_) | DataType::Map(_, _) | DataType::Struct(_) => nested(field, values)?,
-        data_type => {
-            let text = StringArray::from(values.to_vec());
-            let options = CastOptions {
-                safe: false,
-                ..CastOptions::default()
-            };
-            cast_with_options(&text, data_type, &options).map_err(|err| err.to_string())?
+        DataType::Null => {
+            if values.iter().any(Option::is_some) {
+                return Err("a VOID column has a value".to_string());
+            }
+            new_null_array(&DataType::Null, values.len())
         }
+        DataType::Decimal128(_, scale) => {
+            if let Some(text) = values.iter().flatten().find(|v| !fits_scale(v, *scale)) {
+                return Err(format!("'{text}' has more fraction digits than the scale {scale}"));
+            }
+            cast_strings(values, field.data_type())?
+        }
+        DataType::List(_) | DataType::Map(_, _) | DataType::Struct(_) => nested(field, values)?,
+        data_type => cast_strings(values, data_type)?,
     };
     Ok(array)
+}
+
+/// The values cast from strings by Arrow, failing on any that does not parse.
+fn cast_strings(values: &[Option<&str>], data_type: &DataType) -> Result<ArrayRef, String> {
+    let text = StringArray::from(values.to_vec());
+    let options = CastOptions {
+        safe: false,
+        ..CastOptions::default()
+    };
+    cast_with_options(&text, data_type, &options).map_err(|err| err.to_string())
+}
+
+/// Whether decimal text has at most `scale` digits after its point.
+fn fits_scale(text: &str, scale: i8) -> bool {
+    let fraction = text.split_once('.').map_or("", |(_, f)| f);
+    fraction.len() <= usize::try_from(scale).unwrap_or(0)
 }
 
 /// A float as Java prints it (`1.5`, `1.0E10`, `NaN`, `-Infinity`).
@@ -184,6 +209,9 @@ fn nested(field: &Field, values: &[Option<&str>]) -> Result<ArrayRef, String> {
             field.data_type()
         ));
     }
+    if values.is_empty() {
+        return Ok(new_empty_array(field.data_type()));
+    }
     let wrapped = Arc::new(Schema::new(vec![field.clone().with_name("v")]));
     let mut lines = String::new();
     for value in values {
@@ -192,7 +220,8 @@ fn nested(field: &Field, values: &[Option<&str>]) -> Result<ArrayRef, String> {
         lines.push_str("}\n");
     }
     let mut decoder = ReaderBuilder::new(wrapped)
-        .with_batch_size(values.len().max(1))
+        .with_batch_size(values.len())
+        .with_strict_mode(true)
         .build_decoder()
         .map_err(|err| err.to_string())?;
     let consumed = decoder
@@ -350,6 +379,9 @@ mod tests {
             ("INT", "1.5"),
             ("INT", "99999999999"),
             ("DECIMAL(3,1)", "123.4"),
+            ("DECIMAL(5,1)", "1.25"),
+            ("VOID", "x"),
+            ("STRUCT<x: INT>", r#"{"x":1,"y":2}"#),
             ("BINARY", "xyz"),
             ("INTERVAL YEAR TO MONTH", "1-12"),
             ("INTERVAL DAY TO SECOND", "0 00:00:00.000000001"),
@@ -360,6 +392,8 @@ mod tests {
             let err = decode(&schema(&[("c", type_text)]), &[row(&[Some(value)])]).unwrap_err();
             assert!(err.starts_with("column 'c'"), "{type_text} {value}: {err}");
         }
+        let empty = decode(&schema(&[("a", "ARRAY<INT>"), ("n", "VOID")]), &[]).unwrap();
+        assert_eq!(empty.num_rows(), 0);
         let short = decode(&schema(&[("a", "INT"), ("b", "INT")]), &[row(&[Some("1")])]);
         assert!(short.unwrap_err().contains("a row has 1 values"));
     }

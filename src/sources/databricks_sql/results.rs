@@ -56,19 +56,24 @@ impl ResultMode {
 
     /// The mode to try next when a warehouse refused a statement in this
     /// one with `err`: external links refused as `NOT_IMPLEMENTED`, then
-    /// inline Arrow refused as a `BAD_REQUEST` (the reference allows only
-    /// `JSON_ARRAY` inline; some warehouses want Arrow there).
+    /// inline Arrow refused as a `BAD_REQUEST` about the format (the
+    /// reference allows only `JSON_ARRAY` inline; some warehouses want
+    /// Arrow there).
     pub(crate) fn fallback(self, err: &Error) -> Option<Self> {
         let Error::Remote {
             error_class: Some(code),
+            message,
             ..
         } = err
         else {
             return None;
         };
+        let about_the_format = message.contains("format") || message.contains("ARROW_STREAM");
         match (self, code.as_str()) {
             (Self::ExternalLinks, "NOT_IMPLEMENTED") => Some(Self::InlineArrow),
-            (Self::InlineArrow, "BAD_REQUEST") => Some(Self::InlineJson),
+            (Self::InlineArrow, "BAD_REQUEST" | "INVALID_PARAMETER_VALUE") if about_the_format => {
+                Some(Self::InlineJson)
+            }
             _ => None,
         }
     }
@@ -95,12 +100,15 @@ impl ChunkFetcher {
         client: DatabricksSqlClient,
         statement_id: String,
         mode: ResultMode,
-        mut first: ResultData,
+        first: Option<ResultData>,
         json_schema: Option<SchemaRef>,
         metrics: StatementMetrics,
         started: Instant,
     ) -> Self {
+        let mut first = first.unwrap_or_default();
         let links = std::mem::take(&mut first.external_links);
+        // Inline data that came with the response; else chunk 0 is fetched.
+        let first = (first.data_array.is_some() || first.attachment.is_some()).then_some(first);
         Self {
             client,
             statement_id,
@@ -111,7 +119,7 @@ impl ChunkFetcher {
                     .map(|link| (link.chunk_index, link))
                     .collect(),
             ),
-            first: Mutex::new(Some(first)),
+            first: Mutex::new(first),
             json_schema,
             metrics,
             started,
@@ -156,11 +164,13 @@ impl ChunkFetcher {
             self.metrics.bytes.add(bytes.len());
             return self.decode(index, bytes.into());
         }
-        let (Some(rows), Some(schema)) = (data.data_array, &self.json_schema) else {
-            return Err(self.corrupt(index, "it has no data".to_string()));
+        let Some(schema) = &self.json_schema else {
+            return Err(self.corrupt(index, "it has no Arrow attachment".to_string()));
         };
+        // A chunk without rows may leave `data_array` out.
+        let rows = data.data_array.unwrap_or_default();
         let batch = json_rows::decode(schema, &rows).map_err(|err| self.corrupt(index, err))?;
-        self.record_batches(1);
+        self.record_batches(usize::from(batch.num_rows() > 0));
         Ok(vec![batch])
     }
 
@@ -180,8 +190,8 @@ impl ChunkFetcher {
         }
     }
 
-    /// Counts `count` decoded batches; the first one stops the clock of
-    /// `time_to_first_batch`.
+    /// Counts `count` decoded batches; the first count above zero stops the
+    /// clock of `time_to_first_batch`.
     fn record_batches(&self, count: usize) {
         self.metrics.batches.add(count);
         if count > 0 {
