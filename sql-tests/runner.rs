@@ -91,7 +91,10 @@ async fn main() -> Result<(), BoxError> {
                 unreachable!("spark_servers lists Spark first and the warehouse last")
             };
             for federated in [true, false] {
-                runs.push((file, Some(SparkRun::beside_spark(warehouse, spark, federated))));
+                runs.push((
+                    file,
+                    Some(SparkRun::beside_spark(warehouse, spark, federated)),
+                ));
             }
         } else {
             runs.push((file, None));

@@ -95,7 +95,9 @@ fn column(field: &Field, values: &[Option<&str>]) -> Result<ArrayRef, String> {
         }
         DataType::Decimal128(_, scale) => {
             if let Some(text) = values.iter().flatten().find(|v| !fits_scale(v, *scale)) {
-                return Err(format!("'{text}' has more fraction digits than the scale {scale}"));
+                return Err(format!(
+                    "'{text}' has more fraction digits than the scale {scale}"
+                ));
             }
             cast_strings(values, field.data_type())?
         }
