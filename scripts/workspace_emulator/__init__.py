@@ -115,7 +115,10 @@ Admin API for tests (not part of the Databricks API, no authentication)
   26214400, "uc_page_size": 50, "external_links_refused": false (true:
   EXTERNAL_LINKS answers 501 NOT_IMPLEMENTED, as on some serverless
   warehouses), "inline_arrow_required": false (true: INLINE needs
-  ARROW_STREAM), "link_http_headers": {} (headers every link requires),
+  ARROW_STREAM), "arrow_complex_as_strings": false (true: ARROW_STREAM
+  results carry ARRAY/MAP/STRUCT/interval columns as their JSON_ARRAY text,
+  the manifest keeping the real types), "link_http_headers": {} (headers
+  every link requires),
   "fail_next": [{"path_prefix": "/api/2.0/sql/statements", "status": 503,
   "retry_after": 1, "count": 2, "method": null}]}`. A fault answers the next
   `count` requests under the prefix with the status (a Databricks JSON error,

@@ -44,6 +44,26 @@ def rows(schema: T.StructType, batch: pa.RecordBatch) -> list[list[str | None]]:
     return [list(row) for row in zip(*columns)] if columns else [[] for _ in range(batch.num_rows)]
 
 
+_COMPLEX = (T.ArrayType, T.MapType, T.StructType, T.DayTimeIntervalType, T.YearMonthIntervalType)
+
+
+def complex_as_strings(schema: T.StructType, batch: pa.RecordBatch) -> pa.RecordBatch:
+    """`batch` with its ARRAY, MAP, STRUCT and interval columns replaced by
+    their JSON_ARRAY text (the `arrow_complex_as_strings` setting)."""
+    if not any(isinstance(f.dataType, _COMPLEX) for f in schema.fields):
+        return batch
+    text = rows(schema, batch)
+    # Every column holding months is replaced; the others pass unchanged.
+    batch = _months_as_int32(batch)
+    columns, fields = [], []
+    for index, (field, column) in enumerate(zip(schema.fields, batch.columns)):
+        if isinstance(field.dataType, _COMPLEX):
+            column = pa.array([row[index] for row in text], type=pa.string())
+        columns.append(column)
+        fields.append(pa.field(batch.schema.field(index).name, column.type))
+    return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields))
+
+
 def formatter(dtype: T.DataType) -> Formatter:
     """The top-level string form of a non-null value of `dtype`."""
     if isinstance(dtype, (T.ArrayType, T.MapType, T.StructType)):

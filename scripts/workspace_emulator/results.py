@@ -42,6 +42,7 @@ class Limits:
     chunk_rows: int  # 0: no row cap
     chunk_bytes: int
     inline_byte_limit: int | None  # None unless the disposition is INLINE
+    complex_as_strings: bool = False  # ARROW_STREAM: nested and interval columns as text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,9 +190,12 @@ class ResultWriter:
 
     def _encode(self, index: int) -> bytes:
         if self._format == "ARROW_STREAM":
+            batches = self._pending
+            if self._limits.complex_as_strings:
+                batches = [render.complex_as_strings(self._schema, batch) for batch in batches]
             sink = pa.BufferOutputStream()
-            with pa.ipc.new_stream(sink, self._pending[0].schema) as writer:
-                for batch in self._pending:
+            with pa.ipc.new_stream(sink, batches[0].schema) as writer:
+                for batch in batches:
                     writer.write_batch(batch)
             return sink.getvalue().to_pybytes()
         rows = [row for batch in self._pending for row in render.rows(self._schema, batch)]

@@ -54,6 +54,10 @@ class Tunables:
     uc_page_size: int = 50
     external_links_refused: bool = False
     inline_arrow_required: bool = False
+    # ARROW_STREAM results carry ARRAY, MAP, STRUCT and interval columns as
+    # strings (their JSON_ARRAY text), as warehouses without native Arrow
+    # complex types do; the manifest still names the real types.
+    arrow_complex_as_strings: bool = False
     # Headers every external link requires, announced in `http_headers`.
     link_http_headers: dict[str, str] = dataclasses.field(default_factory=dict)
 

@@ -188,6 +188,7 @@ class Statements:
             chunk_rows=tunables.chunk_rows,
             chunk_bytes=max(1, tunables.chunk_bytes),
             inline_byte_limit=tunables.inline_byte_limit if request.disposition == "INLINE" else None,
+            complex_as_strings=tunables.arrow_complex_as_strings,
         )
         statement.directory.mkdir(parents=True)
         writer = ResultWriter(statement.directory, request.format, request.disposition, limits)

@@ -570,3 +570,13 @@ async fn json_rows_that_cannot_be_exact_are_an_error() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nested_and_interval_columns_sent_as_text_are_decoded() {
+    let _turn = turn().await;
+    let baseline = pretty(&collect(&client(), EVERY_TYPE, StatementMetrics::default()).await);
+    // The emulator's own suite checks that these columns then arrive as text.
+    admin("settings", json!({"arrow_complex_as_strings": true})).await;
+    let decoded = pretty(&collect(&client(), EVERY_TYPE, StatementMetrics::default()).await);
+    assert_eq!(decoded, baseline);
+}

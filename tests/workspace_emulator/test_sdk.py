@@ -233,6 +233,18 @@ def test_external_links_arrow_stream_chunks_match_spark(url: str, w: WorkspaceCl
     assert after["bytes_served"] - before.get("bytes_served", 0) == manifest.total_byte_count
 
 
+def test_arrow_complex_as_strings_sends_nested_and_interval_columns_as_text(url: str, w: WorkspaceClient):
+    settings(url, arrow_complex_as_strings=True)
+    sql = "SELECT 1 AS i, array(1, NULL) AS a, named_struct('x', 'y') AS s, INTERVAL '1-2' YEAR TO MONTH AS ym"
+    response = run(w, sql, disposition=Disposition.EXTERNAL_LINKS, format=Format.ARROW_STREAM)
+    assert response.status.state == StatementState.SUCCEEDED, response.status
+    types = [c.type_name.value for c in response.manifest.schema.columns]
+    assert types == ["INT", "ARRAY", "STRUCT", "INTERVAL"]
+    table = download_arrow(response.result.external_links[0])
+    assert [str(t) for t in table.schema.types] == ["int32", "string", "string", "string"]
+    assert table.to_pylist() == [{"i": 1, "a": "[1,null]", "s": '{"x":"y"}', "ym": "1-2"}]
+
+
 def test_external_links_json_array_and_csv(w: WorkspaceClient):
     statement = "SELECT id, IF(id = 1, NULL, concat('id-', id)) AS label FROM range(3)"
     json_result = run(w, statement, disposition=Disposition.EXTERNAL_LINKS, format=Format.JSON_ARRAY)

@@ -207,20 +207,20 @@ impl DatabricksSqlClient {
             )
         })?;
         let total = manifest.total_chunk_count.unwrap_or(0);
-        // JSON_ARRAY values are strings typed by the manifest.
-        let json_schema = match mode {
-            ResultMode::InlineJson => {
-                let columns = manifest.schema.map(|s| s.columns).unwrap_or_default();
-                Some(Arc::new(columns_schema(columns)?))
-            }
-            _ => None,
+        // JSON_ARRAY values are strings typed by the manifest, which must
+        // be understood; Arrow results only use it to decode text columns.
+        let columns = manifest.schema.map(|s| s.columns).unwrap_or_default();
+        let manifest_schema = match (mode, columns_schema(columns)) {
+            (_, Ok(schema)) => Some(Arc::new(schema)),
+            (ResultMode::InlineJson, Err(err)) => return Err(err),
+            (_, Err(_)) => None,
         };
         let fetcher = Arc::new(ChunkFetcher::new(
             self.clone(),
             response.statement_id,
             mode,
             response.result,
-            json_schema,
+            manifest_schema,
             metrics,
             started,
         ));

@@ -16,12 +16,14 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BinaryArray, DurationMicrosecondArray, Float32Array, Float64Array,
+    ArrayRef, AsArray, BinaryArray, DurationMicrosecondArray, Float32Array, Float64Array,
     IntervalYearMonthArray, RecordBatch, RecordBatchOptions, StringArray, new_empty_array,
     new_null_array,
 };
-use datafusion::arrow::compute::{CastOptions, cast_with_options};
-use datafusion::arrow::datatypes::{DataType, Field, IntervalUnit, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::compute::{CastOptions, cast, cast_with_options};
+use datafusion::arrow::datatypes::{
+    DataType, Field, FieldRef, IntervalUnit, Schema, SchemaRef, TimeUnit,
+};
 use datafusion::arrow::json::ReaderBuilder;
 
 /// One row of a `JSON_ARRAY` result: a string or `null` per column.
@@ -51,6 +53,49 @@ pub(crate) fn decode(schema: &SchemaRef, rows: &[JsonRow]) -> Result<RecordBatch
     let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
     RecordBatch::try_new_with_options(Arc::clone(schema), columns, &options)
         .map_err(|err| err.to_string())
+}
+
+/// `batch` (Arrow from the warehouse) with the columns that arrived as text
+/// where the manifest names an ARRAY, MAP, STRUCT or interval type decoded
+/// to that type, as some warehouses send them. Nothing is left as text.
+pub(crate) fn decode_text_columns(
+    manifest: &SchemaRef,
+    batch: RecordBatch,
+) -> Result<RecordBatch, String> {
+    if batch.num_columns() != manifest.fields().len() {
+        return Ok(batch);
+    }
+    let mut columns = batch.columns().to_vec();
+    let mut fields: Vec<FieldRef> = batch.schema().fields().iter().cloned().collect();
+    let mut changed = false;
+    for (index, expected) in manifest.fields().iter().enumerate() {
+        let textual = matches!(
+            columns[index].data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        );
+        let structured = matches!(
+            expected.data_type(),
+            DataType::List(_)
+                | DataType::Map(_, _)
+                | DataType::Struct(_)
+                | DataType::Interval(_)
+                | DataType::Duration(_)
+        );
+        if !(textual && structured) {
+            continue;
+        }
+        let text = cast(&columns[index], &DataType::Utf8).map_err(|err| err.to_string())?;
+        let values: Vec<Option<&str>> = text.as_string::<i32>().iter().collect();
+        columns[index] = column(expected, &values)
+            .map_err(|err| format!("column '{}': {err}", expected.name()))?;
+        let field = fields[index].as_ref().clone();
+        fields[index] = Arc::new(field.with_data_type(expected.data_type().clone()));
+        changed = true;
+    }
+    if !changed {
+        return Ok(batch);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|err| err.to_string())
 }
 
 /// The values of one column as an array of `field`'s type.
@@ -255,7 +300,7 @@ fn inexact_inside(data_type: &DataType) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::array::Array;
     use datafusion::arrow::datatypes::{
         DurationMicrosecondType, Float64Type, Int32Type, IntervalYearMonthType,
     };
@@ -373,6 +418,38 @@ mod tests {
             text.contains("x: NaN") && text.contains("2024-01-01T00:00:00Z"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn arrow_columns_sent_as_text_are_decoded_to_the_manifest_types() {
+        let manifest = schema(&[("n", "INT"), ("a", "ARRAY<INT>"), ("ym", "INTERVAL YEAR")]);
+        let batch = RecordBatch::try_from_iter([
+            (
+                "n",
+                Arc::new(datafusion::arrow::array::Int32Array::from(vec![1, 2])) as ArrayRef,
+            ),
+            ("a", Arc::new(StringArray::from(vec![Some("[1,2]"), None]))),
+            (
+                "ym",
+                Arc::new(StringArray::from(vec![Some("3-0"), Some("-0-1")])),
+            ),
+        ])
+        .unwrap();
+        let decoded = decode_text_columns(&manifest, batch).unwrap();
+        assert_eq!(
+            decoded.schema().field(1).data_type(),
+            manifest.field(1).data_type()
+        );
+        let months = decoded.column(2).as_primitive::<IntervalYearMonthType>();
+        assert_eq!(months.values().to_vec(), [36, -1]);
+        let bad = RecordBatch::try_from_iter([
+            ("n", Arc::new(StringArray::from(vec!["1"])) as ArrayRef),
+            ("a", Arc::new(StringArray::from(vec!["[1,"]))),
+            ("ym", Arc::new(StringArray::from(vec!["3-0"]))),
+        ])
+        .unwrap();
+        let err = decode_text_columns(&manifest, bad).unwrap_err();
+        assert!(err.starts_with("column 'a'"), "{err}");
     }
 
     #[test]

@@ -88,8 +88,9 @@ pub(crate) struct ChunkFetcher {
     known: Mutex<HashMap<usize, ExternalLink>>,
     /// The inline chunk that came with the statement's response, not yet used.
     first: Mutex<Option<ResultData>>,
-    /// The manifest's schema, which types `JSON_ARRAY` values.
-    json_schema: Option<SchemaRef>,
+    /// The manifest's schema: it types `JSON_ARRAY` values, and the Arrow
+    /// columns that arrive as text.
+    manifest_schema: Option<SchemaRef>,
     metrics: StatementMetrics,
     started: Instant,
     first_batch: std::sync::Once,
@@ -101,7 +102,7 @@ impl ChunkFetcher {
         statement_id: String,
         mode: ResultMode,
         first: Option<ResultData>,
-        json_schema: Option<SchemaRef>,
+        manifest_schema: Option<SchemaRef>,
         metrics: StatementMetrics,
         started: Instant,
     ) -> Self {
@@ -120,7 +121,7 @@ impl ChunkFetcher {
                     .collect(),
             ),
             first: Mutex::new(first),
-            json_schema,
+            manifest_schema,
             metrics,
             started,
             first_batch: std::sync::Once::new(),
@@ -164,7 +165,7 @@ impl ChunkFetcher {
             self.metrics.bytes.add(bytes.len());
             return self.decode(index, bytes.into());
         }
-        let Some(schema) = &self.json_schema else {
+        let (Some(schema), ResultMode::InlineJson) = (&self.manifest_schema, self.mode) else {
             return Err(self.corrupt(index, "it has no Arrow attachment".to_string()));
         };
         // A chunk without rows may leave `data_array` out.
@@ -288,9 +289,16 @@ impl ChunkFetcher {
         };
         let reader =
             StreamReader::try_new(Cursor::new(bytes), None).map_err(|err| corrupt(&err))?;
-        let batches = reader
+        let mut batches = reader
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|err| corrupt(&err))?;
+        if let Some(manifest) = &self.manifest_schema {
+            batches = batches
+                .into_iter()
+                .map(|batch| json_rows::decode_text_columns(manifest, batch))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|err| self.corrupt(index, err))?;
+        }
         self.record_batches(batches.len());
         Ok(batches)
     }
