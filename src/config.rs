@@ -38,6 +38,22 @@
 //! profile = "prod"                   # or a ~/.databrickscfg profile; none: Databricks unified auth
 //! chunk_concurrency = 4              # optional, as are wait_timeout_secs, request_timeout_secs
 //! statement_timeout_secs = 3600      # and statement_timeout_secs (default: none)
+//!
+//! # A Unity Catalog metastore (Databricks workspace or Unity Catalog OSS):
+//! # Delta tables read from storage with vended credentials, governed tables
+//! # (views, row filters, column masks) answered by the `compute` source.
+//! [sources.uc]
+//! kind = "unity_catalog"
+//! url = "https://example.cloud.databricks.com"    # optional: else DATABRICKS_HOST or the profile's
+//! catalog = "main"                   # optional: default, every catalog under its own name
+//! compute = "dbx"                    # optional: a databricks_sql or spark_connect source
+//! route = "auto"                     # optional: "auto", "direct" or "compute"
+//! token_env = "UC_TOKEN"             # optional, as for databricks_sql (OAuth M2M, profile)
+//! cache_ttl_secs = 30                # optional, as is request_timeout_secs
+//!
+//! [sources.uc.storage]               # optional: where vended credentials are used
+//! endpoint = "http://127.0.0.1:9000"
+//! allow_http = true
 //! ```
 //!
 //! Secrets are never written in the file: a `*_env` field names the
@@ -59,6 +75,7 @@ use crate::sources::delta::{SUPPORTED_SCHEMES, StorageOptions};
 use crate::sources::spark_connect::{
     ClientOptions, ConnectionString, SparkConnectOptions, TOKEN_ENV,
 };
+use crate::sources::unity_catalog::{Route, UnityCatalogOptions};
 use crate::workspace::auth::AuthConfig;
 
 /// A parsed `lakefed.toml`.
@@ -87,6 +104,18 @@ pub enum SourceKind {
     SparkConnect(SparkConnectSourceConfig),
     /// A Databricks SQL warehouse.
     DatabricksSql(DatabricksSqlSourceConfig),
+    /// A Unity Catalog metastore.
+    UnityCatalog(UnityCatalogSourceConfig),
+}
+
+/// A `kind = "unity_catalog"` source.
+#[derive(Clone, Debug)]
+pub struct UnityCatalogSourceConfig {
+    /// The server and credentials, as far as the file gives them (the
+    /// rest is resolved by Databricks unified auth when registering).
+    pub auth: AuthConfig,
+    /// Catalog, compute, route, storage and limits.
+    pub options: UnityCatalogOptions,
 }
 
 /// A `kind = "databricks_sql"` source.
@@ -175,6 +204,24 @@ struct RawDatabricksSql {
     statement_timeout_secs: Option<u64>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUnityCatalog {
+    url: Option<String>,
+    catalog: Option<String>,
+    compute: Option<String>,
+    #[serde(default)]
+    route: Route,
+    token_env: Option<String>,
+    client_id_env: Option<String>,
+    client_secret_env: Option<String>,
+    profile: Option<String>,
+    cache_ttl_secs: Option<u64>,
+    request_timeout_secs: Option<u64>,
+    #[serde(default)]
+    storage: RawStorage,
+}
+
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStorage {
@@ -238,7 +285,8 @@ fn parse_source(
     let kind = match table.remove("kind") {
         None => {
             return Err(
-                "missing field `kind` (one of: delta, spark_connect, databricks_sql)".to_string(),
+                "missing field `kind` (one of: delta, spark_connect, databricks_sql, unity_catalog)"
+                    .to_string(),
             );
         }
         Some(toml::Value::String(kind)) => kind,
@@ -270,8 +318,16 @@ fn parse_source(
                 kind: SourceKind::DatabricksSql(databricks_sql(raw, env)?),
             })
         }
+        "unity_catalog" => {
+            let raw: RawUnityCatalog = table.try_into().map_err(|err| err.to_string())?;
+            Ok(SourceConfig {
+                name: name.to_string(),
+                kind: SourceKind::UnityCatalog(unity_catalog(raw, env)?),
+            })
+        }
         other => Err(format!(
-            "field `kind`: unknown source kind '{other}' (one of: delta, spark_connect, databricks_sql)"
+            "field `kind`: unknown source kind '{other}' \
+             (one of: delta, spark_connect, databricks_sql, unity_catalog)"
         )),
     }
 }
@@ -312,17 +368,6 @@ fn databricks_sql(
     raw: RawDatabricksSql,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> std::result::Result<DatabricksSqlSourceConfig, String> {
-    let variable = |field: &str,
-                    name: &Option<String>|
-     -> std::result::Result<Option<String>, String> {
-        match name {
-            None => Ok(None),
-            Some(name) => env(name)
-                .filter(|v| !v.is_empty())
-                .map(Some)
-                .ok_or_else(|| format!("field `{field}`: environment variable {name} is not set")),
-        }
-    };
     if raw.warehouse_id.trim().is_empty() {
         return Err("field `warehouse_id` must not be empty".to_string());
     }
@@ -330,13 +375,12 @@ fn databricks_sql(
     if wait_timeout != 0 && !(5..=50).contains(&wait_timeout) {
         return Err("field `wait_timeout_secs` must be 0 or between 5 and 50".to_string());
     }
-    let auth = AuthConfig {
-        host: raw.host,
-        token: variable("token_env", &raw.token_env)?.map(Secret::new),
-        client_id: variable("client_id_env", &raw.client_id_env)?,
-        client_secret: variable("client_secret_env", &raw.client_secret_env)?.map(Secret::new),
-        profile: raw.profile,
-    };
+    let auth = auth_config(
+        raw.host,
+        [raw.token_env, raw.client_id_env, raw.client_secret_env],
+        raw.profile,
+        env,
+    )?;
     let mut options = DatabricksSqlOptions::new(raw.warehouse_id);
     options.catalog = raw.catalog;
     options.wait_timeout = Duration::from_secs(wait_timeout);
@@ -354,6 +398,61 @@ fn databricks_sql(
     }
     options.statement_timeout = raw.statement_timeout_secs.map(Duration::from_secs);
     Ok(DatabricksSqlSourceConfig { auth, options })
+}
+
+/// Databricks unified auth settings: `host`, the environment variables
+/// named by `token_env`, `client_id_env` and `client_secret_env` (in that
+/// order), and `profile`.
+fn auth_config(
+    host: Option<String>,
+    [token_env, client_id_env, client_secret_env]: [Option<String>; 3],
+    profile: Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<AuthConfig, String> {
+    let variable = |field: &str,
+                    name: Option<String>|
+     -> std::result::Result<Option<String>, String> {
+        match name {
+            None => Ok(None),
+            Some(name) => env(&name)
+                .filter(|v| !v.is_empty())
+                .map(Some)
+                .ok_or_else(|| format!("field `{field}`: environment variable {name} is not set")),
+        }
+    };
+    Ok(AuthConfig {
+        host,
+        token: variable("token_env", token_env)?.map(Secret::new),
+        client_id: variable("client_id_env", client_id_env)?,
+        client_secret: variable("client_secret_env", client_secret_env)?.map(Secret::new),
+        profile,
+    })
+}
+
+fn unity_catalog(
+    raw: RawUnityCatalog,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<UnityCatalogSourceConfig, String> {
+    let auth = auth_config(
+        raw.url,
+        [raw.token_env, raw.client_id_env, raw.client_secret_env],
+        raw.profile,
+        env,
+    )?;
+    let mut options = UnityCatalogOptions {
+        catalog: raw.catalog,
+        compute: raw.compute,
+        route: raw.route,
+        storage: storage_options(raw.storage, env)?,
+        ..UnityCatalogOptions::default()
+    };
+    if let Some(seconds) = raw.cache_ttl_secs {
+        options.cache_ttl = Duration::from_secs(seconds);
+    }
+    if let Some(seconds) = raw.request_timeout_secs {
+        options.workspace.request_timeout = Duration::from_secs(seconds);
+    }
+    Ok(UnityCatalogSourceConfig { auth, options })
 }
 
 fn resolve_location(url: &str, base: &Path) -> std::result::Result<String, String> {

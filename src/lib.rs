@@ -48,8 +48,36 @@ use sources::delta::{
 use sources::spark_connect::{
     ConnectionString, SparkCatalog, SparkConnectClient, SparkConnectOptions,
 };
+use sources::unity_catalog::{
+    Compute, UnityCatalog, UnityCatalogApi, UnityCatalogOptions, UnitySource,
+};
 use workspace::WorkspaceClient;
 use workspace::auth::AuthConfig;
+
+/// The engine of the registered catalog `name`, which must be a
+/// `databricks_sql` or `spark_connect` source.
+fn compute_source(ctx: &SessionContext, name: &str) -> Result<Compute> {
+    let catalog = ctx.catalog(name).ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "compute source '{name}' is not registered (register it before the Unity Catalog source)"
+        ))
+    })?;
+    let catalog: &dyn std::any::Any = catalog.as_ref();
+    let engine: Arc<dyn remote::RemoteEngine> =
+        if let Some(databricks) = catalog.downcast_ref::<DatabricksCatalog>() {
+            Arc::new(databricks.client().clone())
+        } else if let Some(spark) = catalog.downcast_ref::<SparkCatalog>() {
+            Arc::new(spark.client().clone())
+        } else {
+            return Err(Error::InvalidArgument(format!(
+                "compute source '{name}' is neither a databricks_sql nor a spark_connect source"
+            )));
+        };
+    Ok(Compute {
+        source: name.to_string(),
+        engine,
+    })
+}
 
 /// A DataFusion session set up for lakefed: `information_schema` on, lakefed's
 /// table functions (`delta_scan`) registered, [`federation`] and its
@@ -132,6 +160,21 @@ pub trait SessionContextExt {
         options: DatabricksSqlOptions,
     ) -> Result<()>;
 
+    /// Attaches the Unity Catalog server `auth` names (a Databricks
+    /// workspace or Unity Catalog OSS): the catalog `options.catalog` as
+    /// catalog `name`, or without it every catalog under its own name.
+    /// Delta tables are read from storage with credentials the catalog
+    /// vends; views and tables with row filters or column masks are
+    /// answered by `options.compute`, a `databricks_sql` or `spark_connect`
+    /// catalog registered before. Nothing but the catalog names (without
+    /// `options.catalog`) is read until a query names a table.
+    async fn register_unity_catalog(
+        &self,
+        name: &str,
+        auth: &AuthConfig,
+        options: UnityCatalogOptions,
+    ) -> Result<()>;
+
     /// Attaches every source of a [`Config`].
     async fn register_config(&self, config: &Config) -> Result<()>;
 }
@@ -212,8 +255,49 @@ impl SessionContextExt for SessionContext {
         Ok(())
     }
 
+    async fn register_unity_catalog(
+        &self,
+        name: &str,
+        auth: &AuthConfig,
+        options: UnityCatalogOptions,
+    ) -> Result<()> {
+        let compute = match &options.compute {
+            Some(compute) => Some(compute_source(self, compute)?),
+            None => None,
+        };
+        let workspace = WorkspaceClient::new(auth.resolve()?, options.workspace.clone())?;
+        let api = UnityCatalogApi::new(workspace);
+        let catalogs = match &options.catalog {
+            Some(catalog) => vec![(name.to_string(), catalog.clone())],
+            None => api
+                .catalog_names()
+                .await?
+                .into_iter()
+                .map(|catalog| (catalog.clone(), catalog))
+                .collect(),
+        };
+        let source = Arc::new(UnitySource {
+            name: name.to_string(),
+            api,
+            options,
+            compute,
+        });
+        for (registered, catalog) in catalogs {
+            let catalog = UnityCatalog::new(Arc::clone(&source), &catalog);
+            self.register_catalog(registered, Arc::new(catalog));
+        }
+        federation::enable_federation(self);
+        semantics::install(self);
+        Ok(())
+    }
+
     async fn register_config(&self, config: &Config) -> Result<()> {
-        for source in &config.sources {
+        // Unity Catalog sources last: their compute sources come first.
+        let (catalogs, others): (Vec<_>, Vec<_>) = config
+            .sources
+            .iter()
+            .partition(|source| matches!(source.kind, SourceKind::UnityCatalog(_)));
+        for source in others.into_iter().chain(catalogs) {
             let registered = match &source.kind {
                 SourceKind::DatabricksSql(databricks) => {
                     self.register_databricks_sql(
@@ -222,6 +306,10 @@ impl SessionContextExt for SessionContext {
                         databricks.options.clone(),
                     )
                     .await
+                }
+                SourceKind::UnityCatalog(unity) => {
+                    self.register_unity_catalog(&source.name, &unity.auth, unity.options.clone())
+                        .await
                 }
                 SourceKind::SparkConnect(spark) => self.register_spark_connect_with(
                     &source.name,

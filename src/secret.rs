@@ -3,7 +3,8 @@
 use std::fmt;
 
 /// A secret value (key, token) whose `Debug` never shows the value.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {

@@ -3,3 +3,4 @@
 pub mod databricks_sql;
 pub mod delta;
 pub mod spark_connect;
+pub mod unity_catalog;

@@ -26,23 +26,13 @@ use datafusion::datasource::TableType;
 use datafusion::error::Result as DFResult;
 use futures::TryStreamExt;
 use parking_lot::Mutex;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-use serde::Deserialize;
 
-use super::client::{ColumnInfo, DatabricksSqlClient, StatementMetrics, columns_schema};
+use super::client::{DatabricksSqlClient, StatementMetrics};
 use crate::error::{Error, Result};
 use crate::remote::sql::{object_reference, quote_identifier};
 use crate::remote::{RemoteTable, RemoteTableName};
 use crate::runtime::block_on_io;
-
-/// Unity Catalog error codes meaning "no such table or schema".
-const NOT_FOUND: [&str; 5] = [
-    "TABLE_DOES_NOT_EXIST",
-    "SCHEMA_DOES_NOT_EXIST",
-    "CATALOG_DOES_NOT_EXIST",
-    "NOT_FOUND",
-    "404",
-];
+use crate::sources::unity_catalog::UnityCatalogApi;
 
 /// SQLSTATEs of statements that name a table, schema or catalog that does
 /// not exist.
@@ -61,11 +51,6 @@ const ASK_THE_WAREHOUSE: [&str; 8] = [
     "403",
     "501",
 ];
-
-/// Whether `err`, from the Unity Catalog API, says the object is absent.
-fn is_not_found(err: &Error) -> bool {
-    matches!(err, Error::Remote { error_class: Some(code), .. } if NOT_FOUND.contains(&code.as_str()))
-}
 
 /// Whether the warehouse should answer in place of the Unity Catalog API
 /// after `err` (not after a bad token, an outage or "not found").
@@ -112,17 +97,19 @@ impl DatabricksCatalog {
         }
     }
 
+    /// The client, to run statements on the same warehouse.
+    pub fn client(&self) -> &DatabricksSqlClient {
+        &self.client
+    }
+
     fn listing(&self) -> impl Future<Output = Result<Vec<String>>> + Send + 'static {
         let client = self.client.clone();
         let catalog = self.catalog.clone();
         async move {
-            let listed = list(
-                client.clone(),
-                "api/2.1/unity-catalog/schemas",
-                vec![("catalog_name", catalog.clone())],
-            )
-            .await;
-            match listed {
+            match UnityCatalogApi::new(client.workspace().clone())
+                .schema_names(&catalog)
+                .await
+            {
                 Err(err) if ask_the_warehouse(&err) => {
                     let sql = format!("SHOW SCHEMAS IN {}", show_target(&[&catalog])?);
                     shown_names(&client, &sql, &["databaseName", "namespace"]).await
@@ -171,26 +158,14 @@ pub struct DatabricksSchema {
     tables: Mutex<Option<Vec<String>>>,
 }
 
-/// The answer of `GET /tables/{full_name}` (the fields lakefed reads).
-#[derive(Deserialize)]
-struct TableInfo {
-    #[serde(default)]
-    columns: Vec<ColumnInfo>,
-}
-
 impl DatabricksSchema {
     fn listing(&self) -> impl Future<Output = Result<Vec<String>>> + Send + 'static {
         let client = self.client.clone();
+        let (catalog, schema_name) = (self.catalog.clone(), self.schema.clone());
         let schema = show_target(&[&self.catalog, &self.schema]);
-        let query = vec![
-            ("catalog_name", self.catalog.clone()),
-            ("schema_name", self.schema.clone()),
-            // Names only: columns are read when a query names a table.
-            ("omit_columns", "true".to_string()),
-            ("omit_properties", "true".to_string()),
-        ];
         async move {
-            match list(client.clone(), "api/2.1/unity-catalog/tables", query).await {
+            let api = UnityCatalogApi::new(client.workspace().clone());
+            match api.table_names(&catalog, &schema_name).await {
                 Err(err) if ask_the_warehouse(&err) => {
                     let sql = format!("SHOW TABLES IN {}", schema?);
                     shown_names(&client, &sql, &["tableName"]).await
@@ -203,8 +178,9 @@ impl DatabricksSchema {
     /// The table's schema as Unity Catalog describes it (or, where its API
     /// refuses, as the warehouse does); `None` if there is no such table.
     async fn table_schema(&self, table: &str) -> Result<Option<SchemaRef>> {
-        match self.columns(table).await {
-            Ok(Some(columns)) => Ok(Some(Arc::new(columns_schema(columns)?))),
+        let api = UnityCatalogApi::new(self.client.workspace().clone());
+        match api.table(&self.catalog, &self.schema, table).await {
+            Ok(Some(info)) => info.schema().map(Some),
             Ok(None) => Ok(None),
             Err(err) if ask_the_warehouse(&err) => {
                 let name = object_reference(&[&self.catalog, &self.schema, table]);
@@ -216,22 +192,6 @@ impl DatabricksSchema {
                     described => described.map(Some),
                 }
             }
-            Err(err) => Err(err),
-        }
-    }
-
-    /// The table's columns as Unity Catalog describes them; `None` if there
-    /// is no such table.
-    async fn columns(&self, table: &str) -> Result<Option<Vec<ColumnInfo>>> {
-        let full_name = [self.catalog.as_str(), &self.schema, table]
-            .iter()
-            .map(|part| utf8_percent_encode(part, NON_ALPHANUMERIC).to_string())
-            .collect::<Vec<_>>()
-            .join(".");
-        let path = format!("api/2.1/unity-catalog/tables/{full_name}");
-        match self.client.workspace().get::<TableInfo>(&path, &[]).await {
-            Ok(info) => Ok(Some(info.columns)),
-            Err(err) if is_not_found(&err) => Ok(None),
             Err(err) => Err(err),
         }
     }
@@ -310,51 +270,4 @@ async fn shown_names(
         );
     }
     Ok(names)
-}
-
-/// One page of a Unity Catalog listing (of schemas or of tables).
-#[derive(Deserialize)]
-struct Page {
-    #[serde(default)]
-    schemas: Vec<Named>,
-    #[serde(default)]
-    tables: Vec<Named>,
-    next_page_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Named {
-    name: String,
-}
-
-/// The names of a paged Unity Catalog listing, every page.
-async fn list(
-    client: DatabricksSqlClient,
-    path: &'static str,
-    query: Vec<(&'static str, String)>,
-) -> Result<Vec<String>> {
-    let mut names = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut page_query: Vec<(&str, &str)> =
-            query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        if let Some(token) = &token {
-            page_query.push(("page_token", token));
-        }
-        let page: Page = client.workspace().get(path, &page_query).await?;
-        let entries = page.schemas.into_iter().chain(page.tables);
-        names.extend(entries.map(|entry| entry.name));
-        match page.next_page_token.filter(|t| !t.is_empty()) {
-            Some(next) if token.as_ref() == Some(&next) => {
-                return Err(Error::Remote {
-                    endpoint: client.endpoint(),
-                    error_class: None,
-                    sql_state: None,
-                    message: format!("{path} returned the same page token twice"),
-                });
-            }
-            Some(next) => token = Some(next),
-            None => return Ok(names),
-        }
-    }
 }

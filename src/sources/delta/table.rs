@@ -22,6 +22,7 @@ use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use deltalake::delta_datafusion::DeltaScanNext;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use object_store::ObjectStore;
 use parking_lot::RwLock;
 use url::Url;
 
@@ -71,10 +72,32 @@ impl DeltaTableProvider {
         options: &StorageOptions,
         version: TableVersion,
     ) -> Result<Self> {
-        let location = redact(url);
-        let mut builder = DeltaTableBuilder::from_url(url.clone())
-            .map_err(|err| classify(&location, err))?
+        let builder = DeltaTableBuilder::from_url(url.clone())
+            .map_err(|err| classify(&redact(url), err))?
             .with_storage_options(options.to_map());
+        Self::load(url, builder, version).await
+    }
+
+    /// Opens the Delta table at `url` in `store`, an object store whose root
+    /// is the bucket (or container) of `url`: for stores lakefed builds
+    /// itself, such as one whose credentials are refreshed.
+    pub(crate) async fn try_open_in(
+        url: &Url,
+        store: Arc<dyn ObjectStore>,
+        version: TableVersion,
+    ) -> Result<Self> {
+        let builder = DeltaTableBuilder::from_url(url.clone())
+            .map_err(|err| classify(&redact(url), err))?
+            .with_storage_backend(store, url.clone());
+        Self::load(url, builder, version).await
+    }
+
+    async fn load(
+        url: &Url,
+        mut builder: DeltaTableBuilder,
+        version: TableVersion,
+    ) -> Result<Self> {
+        let location = redact(url);
         match version {
             TableVersion::Latest => {}
             TableVersion::Version(v) => builder = builder.with_version(v),

@@ -1,0 +1,330 @@
+//! The Unity Catalog REST API (`/api/2.1/unity-catalog`) as both Unity
+//! Catalog OSS and Databricks workspaces serve it: catalogs, schemas and
+//! tables (listings paged through `page_token`), one table's description,
+//! and temporary table credentials.
+//!
+//! Only what the API reference promises is relied on: every field but a
+//! table's `name` may be missing, and unknown fields are ignored.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use parking_lot::Mutex;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::sources::databricks_sql::arrow_field;
+use crate::workspace::WorkspaceClient;
+
+/// Unity Catalog error codes meaning "no such catalog, schema or table".
+const NOT_FOUND: [&str; 5] = [
+    "TABLE_DOES_NOT_EXIST",
+    "SCHEMA_DOES_NOT_EXIST",
+    "CATALOG_DOES_NOT_EXIST",
+    "NOT_FOUND",
+    "404",
+];
+
+/// Where temporary table credentials are vended: Unity Catalog OSS serves
+/// the 2.1 path, Databricks workspaces the 2.0 one.
+const CREDENTIAL_PATHS: [&str; 2] = [
+    "api/2.1/unity-catalog/temporary-table-credentials",
+    "api/2.0/unity-catalog/temporary-table-credentials",
+];
+
+/// Whether `err`, from the Unity Catalog API, says the object is absent.
+pub(crate) fn is_not_found(err: &Error) -> bool {
+    matches!(err, Error::Remote { error_class: Some(code), .. } if NOT_FOUND.contains(&code.as_str()))
+}
+
+/// Whether `err` says the server has no such route (so the other
+/// credentials path is tried).
+fn is_missing_endpoint(err: &Error) -> bool {
+    matches!(err, Error::Remote { error_class: Some(code), .. }
+        if code == "ENDPOINT_NOT_FOUND" || code == "404" || code == "405")
+}
+
+/// A client of a Unity Catalog server (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct UnityCatalogApi {
+    workspace: WorkspaceClient,
+    /// The credentials path that answered, once one has.
+    credentials_path: Arc<Mutex<Option<&'static str>>>,
+}
+
+/// `GET /tables/{full_name}`: the fields lakefed reads.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct TableInfo {
+    /// The table's name.
+    pub name: String,
+    /// MANAGED, EXTERNAL, VIEW, MATERIALIZED_VIEW, STREAMING_TABLE, ...
+    pub table_type: Option<String>,
+    /// DELTA, PARQUET, CSV, JSON, ...
+    pub data_source_format: Option<String>,
+    /// The columns, in any order (see `position`).
+    #[serde(default)]
+    pub columns: Vec<ColumnInfo>,
+    /// Where the table's files are (`s3://bucket/path`).
+    pub storage_location: Option<String>,
+    /// The id temporary credentials are asked for.
+    pub table_id: Option<String>,
+    /// A row filter (Databricks): rows are filtered for the reader.
+    pub row_filter: Option<serde_json::Value>,
+    /// Table properties (Delta table features among them).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub properties: HashMap<String, String>,
+}
+
+/// A JSON `null` as an empty map, as for a missing field.
+fn null_as_empty<'de, D>(deserializer: D) -> std::result::Result<HashMap<String, String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(Option::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// One column of a [`TableInfo`].
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ColumnInfo {
+    /// The column's name.
+    pub name: String,
+    /// The type in Spark's DDL spelling (`decimal(10,2)`, `array<int>`).
+    pub type_text: Option<String>,
+    /// The type's name (`INT`, `DECIMAL`, ...).
+    pub type_name: Option<String>,
+    /// The column's place, from 0.
+    pub position: Option<usize>,
+    /// Whether the column holds NULLs; unset means it may.
+    pub nullable: Option<bool>,
+    /// A column mask (Databricks): values are masked for the reader.
+    pub mask: Option<serde_json::Value>,
+}
+
+impl TableInfo {
+    /// Whether the table's Delta commits are coordinated by the catalog
+    /// (Delta's `catalogManaged` table feature, `catalogOwned-preview`
+    /// before it): its latest commits may not be in `_delta_log` yet.
+    pub fn is_catalog_managed(&self) -> bool {
+        [
+            "delta.feature.catalogManaged",
+            "delta.feature.catalogOwned-preview",
+        ]
+        .iter()
+        .any(|key| self.properties.contains_key(*key))
+    }
+
+    /// The table's columns as an Arrow schema, from their `type_text`.
+    pub fn schema(&self) -> Result<SchemaRef> {
+        let mut columns: Vec<&ColumnInfo> = self.columns.iter().collect();
+        columns.sort_by_key(|column| column.position);
+        let fields = columns
+            .iter()
+            .map(|column| {
+                let type_text = column
+                    .type_text
+                    .as_deref()
+                    .or(column.type_name.as_deref())
+                    .ok_or_else(|| {
+                        Error::InvalidArgument(format!("column '{}' has no type", column.name))
+                    })?;
+                arrow_field(&column.name, type_text, column.nullable.unwrap_or(true))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Arc::new(Schema::new(fields)))
+    }
+}
+
+/// What `POST /temporary-table-credentials` answers. `Debug` shows no secret.
+#[derive(Debug, Deserialize)]
+pub struct TemporaryCredentials {
+    /// AWS session credentials.
+    pub aws_temp_credentials: Option<AwsTemporaryCredentials>,
+    /// An Azure user delegation SAS.
+    pub azure_user_delegation_sas: Option<AzureSas>,
+    /// A Google Cloud OAuth token.
+    pub gcp_oauth_token: Option<GcpToken>,
+    /// When the credentials expire, in milliseconds since the epoch.
+    pub expiration_time: Option<i64>,
+}
+
+/// AWS session credentials.
+#[derive(Debug, Deserialize)]
+pub struct AwsTemporaryCredentials {
+    /// The access key id.
+    pub access_key_id: Secret,
+    /// The secret access key.
+    pub secret_access_key: Secret,
+    /// The session token.
+    pub session_token: Option<Secret>,
+}
+
+/// An Azure user delegation SAS token.
+#[derive(Debug, Deserialize)]
+pub struct AzureSas {
+    /// The SAS token (a URL query string).
+    pub sas_token: Secret,
+}
+
+/// A Google Cloud OAuth token.
+#[derive(Debug, Deserialize)]
+pub struct GcpToken {
+    /// The bearer token.
+    pub oauth_token: Secret,
+}
+
+/// What the vended credentials allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableOperation {
+    /// Reading.
+    Read,
+    /// Reading and writing.
+    ReadWrite,
+}
+
+impl TableOperation {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "READ",
+            Self::ReadWrite => "READ_WRITE",
+        }
+    }
+}
+
+/// One page of a listing (of catalogs, schemas or tables).
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    catalogs: Vec<Named>,
+    #[serde(default)]
+    schemas: Vec<Named>,
+    #[serde(default)]
+    tables: Vec<Named>,
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Named {
+    name: String,
+}
+
+impl UnityCatalogApi {
+    /// The Unity Catalog API of the server `workspace` talks to.
+    pub fn new(workspace: WorkspaceClient) -> Self {
+        Self {
+            workspace,
+            credentials_path: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The workspace client the requests go through.
+    pub fn workspace(&self) -> &WorkspaceClient {
+        &self.workspace
+    }
+
+    /// The names of every catalog.
+    pub async fn catalog_names(&self) -> Result<Vec<String>> {
+        self.names("api/2.1/unity-catalog/catalogs", &[]).await
+    }
+
+    /// The names of the schemas of `catalog`.
+    pub async fn schema_names(&self, catalog: &str) -> Result<Vec<String>> {
+        self.names(
+            "api/2.1/unity-catalog/schemas",
+            &[("catalog_name", catalog)],
+        )
+        .await
+    }
+
+    /// The names of the tables (and views) of `catalog.schema`.
+    pub async fn table_names(&self, catalog: &str, schema: &str) -> Result<Vec<String>> {
+        let query = [
+            ("catalog_name", catalog),
+            ("schema_name", schema),
+            // Names only: columns are read when a query names a table.
+            ("omit_columns", "true"),
+            ("omit_properties", "true"),
+        ];
+        self.names("api/2.1/unity-catalog/tables", &query).await
+    }
+
+    /// The description of `catalog.schema.table`; `None` if there is none.
+    pub async fn table(
+        &self,
+        catalog: &str,
+        schema: &str,
+        table: &str,
+    ) -> Result<Option<TableInfo>> {
+        let full_name = [catalog, schema, table]
+            .iter()
+            .map(|part| utf8_percent_encode(part, NON_ALPHANUMERIC).to_string())
+            .collect::<Vec<_>>()
+            .join(".");
+        let path = format!("api/2.1/unity-catalog/tables/{full_name}");
+        match self.workspace.get::<TableInfo>(&path, &[]).await {
+            Ok(info) => Ok(Some(info)),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Temporary credentials for `operation` on the table `table_id`, from
+    /// the path the server serves (learned on the first answer).
+    pub async fn temporary_table_credentials(
+        &self,
+        table_id: &str,
+        operation: TableOperation,
+    ) -> Result<TemporaryCredentials> {
+        let body = json!({"table_id": table_id, "operation": operation.as_str()});
+        let known = *self.credentials_path.lock();
+        if let Some(path) = known {
+            return self.workspace.post(path, &body).await;
+        }
+        let mut last = None;
+        for path in CREDENTIAL_PATHS {
+            match self.workspace.post(path, &body).await {
+                Ok(credentials) => {
+                    *self.credentials_path.lock() = Some(path);
+                    return Ok(credentials);
+                }
+                Err(err) if is_missing_endpoint(&err) => last = Some(err),
+                Err(err) => return Err(err),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::InvalidArgument("no credentials path".to_string())))
+    }
+
+    /// The names of a paged listing, every page.
+    async fn names(&self, path: &str, query: &[(&str, &str)]) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut page_query = query.to_vec();
+            if let Some(token) = &token {
+                page_query.push(("page_token", token));
+            }
+            let page: Page = self.workspace.get(path, &page_query).await?;
+            let entries = page
+                .catalogs
+                .into_iter()
+                .chain(page.schemas)
+                .chain(page.tables);
+            names.extend(entries.map(|entry| entry.name));
+            match page.next_page_token.filter(|t| !t.is_empty()) {
+                Some(next) if token.as_ref() == Some(&next) => {
+                    return Err(Error::Remote {
+                        endpoint: self.workspace.host().to_string(),
+                        error_class: None,
+                        sql_state: None,
+                        message: format!("{path} returned the same page token twice"),
+                    });
+                }
+                Some(next) => token = Some(next),
+                None => return Ok(names),
+            }
+        }
+    }
+}

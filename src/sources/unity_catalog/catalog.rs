@@ -1,0 +1,277 @@
+//! Unity Catalog catalogs as DataFusion catalogs: `<catalog>.<schema>.<table>`.
+//!
+//! Nothing is listed or described until DataFusion asks: a query resolves
+//! only the tables it names (one `GET /tables/{full_name}` each), and
+//! listings (for `SHOW TABLES`, `information_schema`) page through the API
+//! when first asked. Both are cached for the source's `cache_ttl`; a table
+//! that does not exist is not cached, so one created since is found.
+//!
+//! Each table is answered the way [`route`](super::route) decides: a Delta
+//! table read from storage with vended credentials, or a remote table of
+//! the compute source, which applies the catalog's filters and masks.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
+use datafusion::error::Result as DFResult;
+use parking_lot::Mutex;
+
+use super::api::{TableInfo, TableOperation, UnityCatalogApi};
+use super::credentials::{CredentialVendor, vended_store};
+use super::route::{Route, governed, not_readable};
+use super::{Compute, UnityCatalogOptions};
+use crate::error::{Error, Result};
+use crate::remote::{RemoteTable, RemoteTableName};
+use crate::runtime::block_on_io;
+use crate::sources::delta::{DeltaTableProvider, TableVersion, parse_location};
+
+/// Error codes with which Unity Catalog refuses to vend credentials for a
+/// table that compute can still answer.
+const VENDING_REFUSED: [&str; 5] = [
+    "PERMISSION_DENIED",
+    "FEATURE_DISABLED",
+    "NOT_IMPLEMENTED",
+    "403",
+    "501",
+];
+
+/// What every catalog of one Unity Catalog source shares.
+pub(crate) struct UnitySource {
+    /// The lakefed source's name, for messages and EXPLAIN.
+    pub(crate) name: String,
+    pub(crate) api: UnityCatalogApi,
+    pub(crate) options: UnityCatalogOptions,
+    pub(crate) compute: Option<Compute>,
+}
+
+impl fmt::Debug for UnitySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnitySource")
+            .field("name", &self.name)
+            .field("route", &self.options.route)
+            .field("compute", &self.compute.as_ref().map(|c| &c.source))
+            .finish()
+    }
+}
+
+/// A value looked up over the network, kept for a while.
+#[derive(Debug)]
+struct Cached<T> {
+    ttl: Duration,
+    value: Mutex<Option<(Instant, T)>>,
+}
+
+impl<T: Clone> Cached<T> {
+    fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            value: Mutex::new(None),
+        }
+    }
+
+    fn get(&self) -> Option<T> {
+        let value = self.value.lock();
+        value
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, value)| value.clone())
+    }
+
+    fn put(&self, value: T) {
+        *self.value.lock() = Some((Instant::now(), value));
+    }
+
+    /// The cached value, or the one `lookup` finds (cached if found). The
+    /// trait methods that need this have no error channel: what cannot be
+    /// listed lists as empty, and queries naming its tables fail loudly.
+    fn get_or_list(&self, lookup: impl Future<Output = Result<T>> + Send + 'static) -> Option<T>
+    where
+        T: Send + 'static,
+    {
+        if let Some(value) = self.get() {
+            return Some(value);
+        }
+        let value = block_on_io(lookup).ok()?;
+        self.put(value.clone());
+        Some(value)
+    }
+}
+
+/// One Unity Catalog catalog as a DataFusion catalog.
+#[derive(Debug)]
+pub struct UnityCatalog {
+    source: Arc<UnitySource>,
+    catalog: String,
+    schema_names: Cached<Vec<String>>,
+    schemas: Mutex<HashMap<String, Arc<UnitySchema>>>,
+}
+
+impl UnityCatalog {
+    pub(crate) fn new(source: Arc<UnitySource>, catalog: &str) -> Self {
+        Self {
+            schema_names: Cached::new(source.options.cache_ttl),
+            source,
+            catalog: catalog.to_string(),
+            schemas: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl CatalogProvider for UnityCatalog {
+    fn schema_names(&self) -> Vec<String> {
+        let api = self.source.api.clone();
+        let catalog = self.catalog.clone();
+        self.schema_names
+            .get_or_list(async move { api.schema_names(&catalog).await })
+            .unwrap_or_default()
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        let mut schemas = self.schemas.lock();
+        let schema = schemas.entry(name.to_string()).or_insert_with(|| {
+            Arc::new(UnitySchema {
+                source: Arc::clone(&self.source),
+                catalog: self.catalog.clone(),
+                schema: name.to_string(),
+                table_names: Cached::new(self.source.options.cache_ttl),
+                tables: Mutex::new(HashMap::new()),
+            })
+        });
+        Some(schema.clone())
+    }
+}
+
+/// One Unity Catalog schema as a DataFusion schema.
+#[derive(Debug)]
+pub struct UnitySchema {
+    source: Arc<UnitySource>,
+    catalog: String,
+    schema: String,
+    table_names: Cached<Vec<String>>,
+    tables: Mutex<HashMap<String, Resolved>>,
+}
+
+/// A table resolved at an instant.
+type Resolved = (Instant, Arc<dyn TableProvider>);
+
+impl UnitySchema {
+    fn cached(&self, name: &str) -> Option<Arc<dyn TableProvider>> {
+        let tables = self.tables.lock();
+        tables
+            .get(name)
+            .filter(|(at, _)| at.elapsed() < self.source.options.cache_ttl)
+            .map(|(_, table)| Arc::clone(table))
+    }
+
+    /// The table `info` describes, answered the way its route says.
+    async fn resolve(&self, info: TableInfo) -> Result<Arc<dyn TableProvider>> {
+        let route = self.source.options.route;
+        if route == Route::Compute {
+            return self.compute_table(info, "the source's route is \"compute\"");
+        }
+        if let Some(reason) = governed(&info).or_else(|| not_readable(&info)) {
+            return match route {
+                Route::Direct => Err(self.not_direct(&info, &reason)),
+                _ => self.compute_table(info, &reason),
+            };
+        }
+        match self.direct_table(&info).await {
+            Err(Error::Remote {
+                error_class: Some(code),
+                message,
+                ..
+            }) if route == Route::Auto && VENDING_REFUSED.contains(&code.as_str()) => {
+                let reason = format!("Unity Catalog refused to vend its credentials ({message})");
+                self.compute_table(info, &reason)
+            }
+            direct => direct,
+        }
+    }
+
+    /// The Delta table read straight from storage with vended credentials.
+    async fn direct_table(&self, info: &TableInfo) -> Result<Arc<dyn TableProvider>> {
+        let location = info.storage_location.as_deref().unwrap_or_default();
+        let url = parse_location(location)?;
+        let vendor = CredentialVendor::new(
+            self.source.api.clone(),
+            info.table_id.as_deref().unwrap_or_default(),
+            &self.full_name(&info.name),
+            TableOperation::Read,
+        );
+        let store = vended_store(&url, &self.source.options.storage, Arc::new(vendor)).await?;
+        let table = DeltaTableProvider::try_open_in(&url, store, TableVersion::Latest).await?;
+        Ok(Arc::new(table))
+    }
+
+    /// The table as the compute source answers it, under its Unity Catalog
+    /// name; `reason` says why it is not read from storage.
+    fn compute_table(&self, info: TableInfo, reason: &str) -> Result<Arc<dyn TableProvider>> {
+        let Some(compute) = &self.source.compute else {
+            return Err(Error::InvalidArgument(format!(
+                "Unity Catalog table {} must be answered by a compute source ({reason}), and \
+                 source '{source}' has none: set `compute = \"<name of a databricks_sql or \
+                 spark_connect source>\"` in [sources.{source}] (in Rust: \
+                 UnityCatalogOptions::compute)",
+                self.full_name(&info.name),
+                source = self.source.name,
+            )));
+        };
+        let schema = info.schema()?;
+        let name = RemoteTableName {
+            catalog: Some(self.catalog.clone()),
+            namespace: self.schema.clone(),
+            table: info.name,
+        };
+        let label = format!("{} via {}", self.source.name, compute.source);
+        let table = RemoteTable::new(Arc::clone(&compute.engine), &label, name, schema)?;
+        Ok(Arc::new(table))
+    }
+
+    fn not_direct(&self, info: &TableInfo, reason: &str) -> Error {
+        Error::InvalidArgument(format!(
+            "Unity Catalog table {} cannot be read from storage: {reason}; source '{}' has \
+             route = \"direct\" (use \"auto\" to have its compute source answer such tables)",
+            self.full_name(&info.name),
+            self.source.name,
+        ))
+    }
+
+    fn full_name(&self, table: &str) -> String {
+        format!("{}.{}.{table}", self.catalog, self.schema)
+    }
+}
+
+#[async_trait]
+impl SchemaProvider for UnitySchema {
+    fn table_names(&self) -> Vec<String> {
+        let api = self.source.api.clone();
+        let (catalog, schema) = (self.catalog.clone(), self.schema.clone());
+        self.table_names
+            .get_or_list(async move { api.table_names(&catalog, &schema).await })
+            .unwrap_or_default()
+    }
+
+    async fn table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
+        if let Some(table) = self.cached(name) {
+            return Ok(Some(table));
+        }
+        let api = &self.source.api;
+        let Some(info) = api.table(&self.catalog, &self.schema, name).await? else {
+            return Ok(None);
+        };
+        let table = self.resolve(info).await?;
+        let fresh = (Instant::now(), Arc::clone(&table));
+        self.tables.lock().insert(name.to_string(), fresh);
+        Ok(Some(table))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.table_names()
+            .iter()
+            .any(|table| table.eq_ignore_ascii_case(name))
+    }
+}

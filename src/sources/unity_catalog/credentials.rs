@@ -1,0 +1,180 @@
+//! Storage for tables read straight from their `storage_location`: an
+//! object store whose credentials are the temporary ones Unity Catalog vends
+//! for the table, asked for again before they expire.
+//!
+//! The store asks its credential provider before every request, so a scan
+//! that runs past the expiry of the credentials it started with goes on
+//! with fresh ones. Vended credentials name no endpoint or region: those
+//! come from the source's storage settings and the standard `AWS_*`
+//! environment variables, for every table of the catalog.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, AwsCredential};
+use object_store::{CredentialProvider, ObjectStore};
+use url::Url;
+
+use super::api::{TableOperation, TemporaryCredentials, UnityCatalogApi};
+use crate::error::{Error, Result};
+use crate::sources::delta::StorageOptions;
+
+/// Credentials are asked for again when less than this share of their
+/// lifetime is left...
+const REFRESH_SHARE: u32 = 4;
+/// ...or less than this, whichever comes first.
+const REFRESH_AHEAD: Duration = Duration::from_secs(300);
+/// How long credentials without an `expiration_time` are used.
+const UNDATED_LIFETIME: Duration = Duration::from_secs(900);
+
+/// The temporary credentials of one table, vended when first needed and
+/// again shortly before they expire.
+#[derive(Debug)]
+pub(crate) struct CredentialVendor {
+    api: UnityCatalogApi,
+    table_id: String,
+    full_name: String,
+    operation: TableOperation,
+    current: tokio::sync::Mutex<Option<Vended>>,
+}
+
+#[derive(Debug)]
+struct Vended {
+    credentials: Arc<TemporaryCredentials>,
+    refresh_at: Instant,
+}
+
+impl CredentialVendor {
+    /// The vendor of credentials for `operation` on the table `table_id`
+    /// (`full_name` names it in errors).
+    pub(crate) fn new(
+        api: UnityCatalogApi,
+        table_id: &str,
+        full_name: &str,
+        operation: TableOperation,
+    ) -> Self {
+        Self {
+            api,
+            table_id: table_id.to_string(),
+            full_name: full_name.to_string(),
+            operation,
+            current: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Credentials valid for a while yet: the cached ones, or new ones.
+    pub(crate) async fn credentials(&self) -> Result<Arc<TemporaryCredentials>> {
+        let mut current = self.current.lock().await;
+        if let Some(vended) = current.as_ref()
+            && Instant::now() < vended.refresh_at
+        {
+            return Ok(Arc::clone(&vended.credentials));
+        }
+        let credentials = self
+            .api
+            .temporary_table_credentials(&self.table_id, self.operation)
+            .await?;
+        let lifetime = match credentials.expiration_time {
+            Some(expires_ms) => {
+                let left_ms = expires_ms.saturating_sub(Utc::now().timestamp_millis());
+                Duration::from_millis(u64::try_from(left_ms).unwrap_or(0))
+            }
+            None => UNDATED_LIFETIME,
+        };
+        let ahead = (lifetime / REFRESH_SHARE).min(REFRESH_AHEAD);
+        let credentials = Arc::new(credentials);
+        *current = Some(Vended {
+            credentials: Arc::clone(&credentials),
+            refresh_at: Instant::now() + lifetime.saturating_sub(ahead),
+        });
+        Ok(credentials)
+    }
+
+    /// The table, for messages.
+    pub(crate) fn full_name(&self) -> &str {
+        &self.full_name
+    }
+}
+
+/// Vended AWS credentials as an `object_store` credential provider.
+#[derive(Debug)]
+struct VendedAwsCredentials(Arc<CredentialVendor>);
+
+#[async_trait]
+impl CredentialProvider for VendedAwsCredentials {
+    type Credential = AwsCredential;
+
+    async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
+        let vended = self.0.credentials().await.map_err(store_error)?;
+        let aws = vended.aws_temp_credentials.as_ref().ok_or_else(|| {
+            store_error(Error::InvalidArgument(format!(
+                "Unity Catalog vended no AWS credentials for table {}",
+                self.0.full_name()
+            )))
+        })?;
+        Ok(Arc::new(AwsCredential {
+            key_id: aws.access_key_id.expose().to_string(),
+            secret_key: aws.secret_access_key.expose().to_string(),
+            token: aws.session_token.as_ref().map(|t| t.expose().to_string()),
+        }))
+    }
+}
+
+fn store_error(err: Error) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "S3",
+        source: Box::new(err),
+    }
+}
+
+/// The object store holding `location` (its bucket as the root), reached
+/// with the storage settings `storage`, the `AWS_*` environment variables
+/// and `vendor`'s credentials.
+pub(crate) async fn vended_store(
+    location: &Url,
+    storage: &StorageOptions,
+    vendor: Arc<CredentialVendor>,
+) -> Result<Arc<dyn ObjectStore>> {
+    // Asked now, so a refusal is an error of the lookup, not of the scan.
+    let credentials = vendor.credentials().await?;
+    match location.scheme() {
+        "s3" | "s3a" if credentials.aws_temp_credentials.is_some() => {
+            s3_store(location, storage, vendor)
+        }
+        scheme => Err(Error::InvalidArgument(format!(
+            "table {} is stored at a {scheme}:// location; lakefed reads Unity Catalog tables \
+             directly only from S3 with vended AWS credentials",
+            vendor.full_name()
+        ))),
+    }
+}
+
+fn s3_store(
+    location: &Url,
+    storage: &StorageOptions,
+    vendor: Arc<CredentialVendor>,
+) -> Result<Arc<dyn ObjectStore>> {
+    let mut builder = AmazonS3Builder::from_env().with_url(location.as_str());
+    for (key, value) in storage.to_map() {
+        if let Ok(key) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>()
+            && !matches!(
+                key,
+                AmazonS3ConfigKey::AccessKeyId
+                    | AmazonS3ConfigKey::SecretAccessKey
+                    | AmazonS3ConfigKey::Token
+            )
+        {
+            builder = builder.with_config(key, value);
+        }
+    }
+    let store = builder
+        .with_credentials(Arc::new(VendedAwsCredentials(vendor)))
+        .build()
+        .map_err(|err| Error::Storage {
+            location: location.to_string(),
+            message: err.to_string(),
+        })?;
+    Ok(Arc::new(store))
+}

@@ -1,0 +1,72 @@
+//! Unity Catalog: the catalogs of a Databricks workspace or a Unity Catalog
+//! OSS server as DataFusion catalogs.
+//!
+//! - [`UnityCatalogApi`]: the REST API (`/api/2.1/unity-catalog`): listings,
+//!   table descriptions, temporary table credentials.
+//! - [`UnityCatalog`]: one catalog as a DataFusion catalog, resolving only
+//!   the tables a query names.
+//! - Each table is answered either **direct** (a Delta table read from its
+//!   `storage_location` with credentials the catalog vends, refreshed before
+//!   they expire) or by **compute**: a `databricks_sql` or `spark_connect`
+//!   source that applies the catalog's row filters and column masks. Views,
+//!   filtered and masked tables are never read from storage ([`Route`]).
+//!   Tables answered by compute federate with that source's own tables.
+
+mod api;
+mod catalog;
+mod credentials;
+mod route;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::remote::RemoteEngine;
+use crate::sources::delta::StorageOptions;
+use crate::workspace::WorkspaceOptions;
+
+pub use api::{ColumnInfo, TableInfo, TableOperation, TemporaryCredentials, UnityCatalogApi};
+pub(crate) use catalog::UnitySource;
+pub use catalog::{UnityCatalog, UnitySchema};
+pub use route::Route;
+
+/// How a Unity Catalog source is attached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnityCatalogOptions {
+    /// The Unity Catalog catalog shown under the source's name; `None`:
+    /// every catalog, each as a DataFusion catalog of its own name.
+    pub catalog: Option<String>,
+    /// The source (a registered `databricks_sql` or `spark_connect`
+    /// catalog) that answers the tables not read from storage.
+    pub compute: Option<String>,
+    /// Which tables are read from storage.
+    pub route: Route,
+    /// Endpoint, region and other settings of the object store (vended
+    /// credentials name none); the `AWS_*` variables fill in the rest.
+    pub storage: StorageOptions,
+    /// How long listings and resolved tables are reused.
+    pub cache_ttl: Duration,
+    /// Timeouts and retries of the catalog's requests.
+    pub workspace: WorkspaceOptions,
+}
+
+impl Default for UnityCatalogOptions {
+    fn default() -> Self {
+        Self {
+            catalog: None,
+            compute: None,
+            route: Route::Auto,
+            storage: StorageOptions::default(),
+            cache_ttl: Duration::from_secs(30),
+            workspace: WorkspaceOptions::default(),
+        }
+    }
+}
+
+/// The source that answers a Unity Catalog source's governed tables.
+#[derive(Clone, Debug)]
+pub struct Compute {
+    /// Its name, for EXPLAIN.
+    pub source: String,
+    /// Its engine: the same as its own tables', so they federate together.
+    pub engine: Arc<dyn RemoteEngine>,
+}
