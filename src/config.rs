@@ -677,4 +677,27 @@ mod tests {
         let e = err("[sources.a]\nkind = \"delta\"\nurl = \"s3:///t\"");
         assert!(e.contains("names no bucket"), "{e}");
     }
+
+    #[test]
+    fn parses_unity_catalog_sources() {
+        let config = parse(
+            "[sources.uc]\nkind = \"unity_catalog\"\nurl = \"http://127.0.0.1:8080\"\n\
+             catalog = \"main\"\ncompute = \"dbx\"\nroute = \"direct\"\ntoken_env = \"KEY\"\n\
+             cache_ttl_secs = 5\n[sources.uc.storage]\nendpoint = \"http://127.0.0.1:9000\"\n\
+             allow_http = true\n",
+        )
+        .unwrap();
+        let SourceKind::UnityCatalog(uc) = &config.sources[0].kind else {
+            panic!("{config:?}");
+        };
+        assert_eq!(uc.auth.host.as_deref(), Some("http://127.0.0.1:8080"));
+        assert_eq!(uc.auth.token.as_ref().unwrap().expose(), "secret-value");
+        assert_eq!(uc.options.catalog.as_deref(), Some("main"));
+        assert_eq!(uc.options.compute.as_deref(), Some("dbx"));
+        assert_eq!(uc.options.route, Route::Direct);
+        assert_eq!(uc.options.cache_ttl, Duration::from_secs(5));
+        assert_eq!(uc.options.storage.allow_http, Some(true));
+        let e = err("[sources.uc]\nkind = \"unity_catalog\"\nroute = \"sometimes\"");
+        assert!(e.contains("[sources.uc]") && e.contains("sometimes"), "{e}");
+    }
 }

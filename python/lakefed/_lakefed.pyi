@@ -109,6 +109,32 @@ class SessionContext:
         ``~/.databrickscfg``. ``catalog`` defaults to the warehouse's current
         one."""
 
+    def register_unity_catalog(
+        self,
+        name: str,
+        *,
+        url: str | None = None,
+        catalog: str | None = None,
+        compute: str | None = None,
+        route: str = "auto",
+        token: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        profile: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        cache_ttl: float | datetime.timedelta | None = None,
+        request_timeout: float | datetime.timedelta | None = None,
+    ) -> None:
+        """Attaches a Unity Catalog server (a Databricks workspace or Unity
+        Catalog OSS at ``url``): catalog ``catalog`` as catalog ``name``, or
+        without it every catalog under its own name. Delta tables are read
+        from storage with credentials the catalog vends (``storage_options``
+        give the endpoint, region, ``allow_http``); views and tables with row
+        filters or column masks are answered by ``compute``, the name of a
+        Spark Connect or Databricks SQL catalog registered before.
+        ``route`` is ``"auto"``, ``"direct"`` (storage only) or ``"compute"``.
+        Authentication as for :meth:`register_databricks_sql`."""
+
     def sql(
         self,
         query: str,

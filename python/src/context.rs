@@ -8,6 +8,7 @@ use datafusion::prelude::SessionContext as DataFusionContext;
 use lakefed::sources::databricks_sql::DatabricksSqlOptions;
 use lakefed::sources::delta::{StorageOptions, TableVersion};
 use lakefed::sources::spark_connect::{ConnectionString, SparkConnectOptions};
+use lakefed::sources::unity_catalog::{Route, UnityCatalogOptions};
 use lakefed::workspace::auth::AuthConfig;
 use lakefed::{Config, Secret, SessionContextExt};
 use pyo3::prelude::*;
@@ -183,6 +184,68 @@ impl SessionContext {
         let ctx = self.ctx.clone();
         wait_for(py, async move {
             ctx.register_databricks_sql(&name, &auth, options).await
+        })?
+        .map_err(errors::from_lakefed)
+    }
+
+    /// Attaches a Unity Catalog server (a Databricks workspace or Unity
+    /// Catalog OSS): catalog `catalog` as catalog `name`, or every catalog
+    /// under its own name.
+    #[pyo3(signature = (
+        name, *, url = None, catalog = None, compute = None, route = "auto", token = None,
+        client_id = None, client_secret = None, profile = None, storage_options = None,
+        cache_ttl = None, request_timeout = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn register_unity_catalog(
+        &self,
+        py: Python<'_>,
+        name: String,
+        url: Option<String>,
+        catalog: Option<String>,
+        compute: Option<String>,
+        route: &str,
+        token: Option<String>,
+        client_id: Option<String>,
+        client_secret: Option<String>,
+        profile: Option<String>,
+        storage_options: Option<Bound<'_, PyDict>>,
+        cache_ttl: Option<Bound<'_, PyAny>>,
+        request_timeout: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let auth = AuthConfig {
+            host: url,
+            token: token.map(Secret::new),
+            client_id,
+            client_secret: client_secret.map(Secret::new),
+            profile,
+        };
+        let route = match route {
+            "auto" => Route::Auto,
+            "direct" => Route::Direct,
+            "compute" => Route::Compute,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "route must be 'auto', 'direct' or 'compute', not {other:?}"
+                )));
+            }
+        };
+        let mut options = UnityCatalogOptions {
+            catalog,
+            compute,
+            route,
+            storage: storage(storage_options.as_ref())?,
+            ..UnityCatalogOptions::default()
+        };
+        if let Some(ttl) = cache_ttl {
+            options.cache_ttl = duration("cache_ttl", &ttl)?;
+        }
+        if let Some(timeout) = request_timeout {
+            options.workspace.request_timeout = duration("request_timeout", &timeout)?;
+        }
+        let ctx = self.ctx.clone();
+        wait_for(py, async move {
+            ctx.register_unity_catalog(&name, &auth, options).await
         })?
         .map_err(errors::from_lakefed)
     }

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex, MutexGuard};
 
 /// One test at a time changes the emulator's settings.
-async fn turn() -> MutexGuard<'static, ()> {
+pub(crate) async fn turn() -> MutexGuard<'static, ()> {
     static TURN: Mutex<()> = Mutex::const_new(());
     let guard = TURN.lock().await;
     admin("reset", json!({})).await;
@@ -36,7 +36,7 @@ fn env(name: &str) -> String {
     })
 }
 
-fn host() -> String {
+pub(crate) fn host() -> String {
     env("LAKEFED_TEST_WORKSPACE_URL")
 }
 
@@ -69,12 +69,12 @@ fn client_with(auth: AuthConfig, options: DatabricksSqlOptions) -> DatabricksSql
     DatabricksSqlClient::new(workspace, options)
 }
 
-fn client() -> DatabricksSqlClient {
+pub(crate) fn client() -> DatabricksSqlClient {
     client_with(auth(), options())
 }
 
-/// `POST /emulator/<path>`.
-async fn admin(path: &str, body: Value) {
+/// `POST /emulator/<path>`, and its JSON answer.
+pub(crate) async fn admin(path: &str, body: Value) -> Value {
     let response = reqwest::Client::new()
         .post(format!("{}/emulator/{path}", host()))
         .header("content-type", "application/json")
@@ -82,15 +82,18 @@ async fn admin(path: &str, body: Value) {
         .send()
         .await
         .expect("the emulator answers");
+    let status = response.status();
+    let body = response.bytes().await.expect("the emulator answers");
     assert!(
-        response.status().is_success(),
-        "{path}: {}",
-        response.status()
+        status.is_success(),
+        "{path}: {status}: {}",
+        String::from_utf8_lossy(&body)
     );
+    serde_json::from_slice(&body).unwrap_or(Value::Null)
 }
 
 /// The emulator's counters.
-async fn stats() -> Value {
+pub(crate) async fn stats() -> Value {
     let body = reqwest::get(format!("{}/emulator/stats", host()))
         .await
         .expect("the emulator answers")
@@ -100,18 +103,18 @@ async fn stats() -> Value {
     serde_json::from_slice(&body).unwrap()
 }
 
-fn counter(stats: &Value, name: &str) -> u64 {
+pub(crate) fn counter(stats: &Value, name: &str) -> u64 {
     stats.get(name).and_then(Value::as_u64).unwrap_or(0)
 }
 
-fn requests(stats: &Value, route: &str) -> u64 {
+pub(crate) fn requests(stats: &Value, route: &str) -> u64 {
     stats["requests"]
         .get(route)
         .and_then(Value::as_u64)
         .unwrap_or(0)
 }
 
-async fn collect(
+pub(crate) async fn collect(
     client: &DatabricksSqlClient,
     sql: &str,
     metrics: StatementMetrics,
@@ -418,7 +421,7 @@ async fn session_with_people() -> datafusion::prelude::SessionContext {
 }
 
 /// The rows of `sql` in `ctx`, as a table.
-async fn rows_of(ctx: &datafusion::prelude::SessionContext, sql: &str) -> String {
+pub(crate) async fn rows_of(ctx: &datafusion::prelude::SessionContext, sql: &str) -> String {
     let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
     pretty(&batches)
 }
@@ -511,7 +514,7 @@ const EVERY_TYPE: &str = r"SELECT 7 AS i, CAST(12.5 AS DECIMAL(10, 2)) AS d, 1.0
   UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
     NULL, NULL, NULL, NULL";
 
-fn pretty(batches: &[RecordBatch]) -> String {
+pub(crate) fn pretty(batches: &[RecordBatch]) -> String {
     datafusion::arrow::util::pretty::pretty_format_batches(batches)
         .unwrap()
         .to_string()

@@ -11,3 +11,4 @@ mod spark;
 mod spark_env;
 mod spark_faults;
 mod spark_pushdown;
+mod unity_catalog;

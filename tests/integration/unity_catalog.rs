@@ -1,0 +1,499 @@
+//! The Unity Catalog source against the workspace emulator
+//! (`scripts/workspace-emulator.sh`, started by `scripts/test.sh`): its
+//! tables are Delta tables on the emulator's own S3 server
+//! (`LAKEFED_TEST_UC_S3_ENDPOINT`), which only credentials the emulator
+//! vends can read, and the same rows answered by its SQL warehouse (with
+//! row filters and column masks applied). The emulator's request log of
+//! that S3 server shows what was read from storage.
+
+use std::time::Duration;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
+use lakefed::SessionContextExt;
+use lakefed::sources::delta::StorageOptions;
+use lakefed::sources::unity_catalog::{Route, UnityCatalogOptions};
+use lakefed::workspace::WorkspaceOptions;
+use lakefed::workspace::auth::AuthConfig;
+use lakefed::{Error, Secret};
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+use crate::databricks::{
+    admin, auth, client, collect, counter, host, options, pretty, rows_of, stats, turn,
+};
+use crate::spark_env;
+
+const NS: &str = "lakefed_uc_it";
+
+fn uc_s3_endpoint() -> String {
+    std::env::var("LAKEFED_TEST_UC_S3_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "LAKEFED_TEST_UC_S3_ENDPOINT is not set: the workspace emulator's S3 server \
+             (scripts/test.sh sets it)"
+        )
+    })
+}
+
+/// The emulator's UC tables, created once per run.
+async fn fixtures() {
+    static CREATED: OnceCell<()> = OnceCell::const_new();
+    CREATED
+        .get_or_init(|| async {
+            let orders = "SELECT * FROM VALUES \
+                (1L, 'ada', 'EU', CAST(10.50 AS DECIMAL(10, 2)), DATE'2024-01-02'), \
+                (2L, 'bob', 'US', CAST(7.25 AS DECIMAL(10, 2)), DATE'2024-01-03'), \
+                (3L, 'it''s', 'EU', NULL, DATE'2024-02-01'), \
+                (4L, NULL, 'APAC', CAST(99.99 AS DECIMAL(10, 2)), NULL) \
+                AS t(id, customer, region, amount, placed)";
+            create_table("orders", json!({ "sql": orders })).await;
+            let customers = "SELECT * FROM VALUES \
+                ('ada', 'EU', 'ada@example.com'), ('bob', 'US', 'bob@example.com'), \
+                ('it''s', 'EU', 'its@example.com') AS t(name, region, email)";
+            create_table(
+                "customers",
+                json!({
+                    "sql": customers,
+                    "row_filter": {
+                        "function_name": format!("spark_catalog.{NS}.eu_only"),
+                        "input_column_names": ["region"],
+                        "condition": "region = 'EU'",
+                    },
+                    "column_masks": {"email": {
+                        "function_name": format!("spark_catalog.{NS}.hide_email"),
+                        "using_column_names": [],
+                        "expression": "'***'",
+                    }},
+                }),
+            )
+            .await;
+            create_table(
+                "refused",
+                json!({ "sql": "SELECT 1L AS id, 'x' AS v", "vending_refused": true }),
+            )
+            .await;
+            // One file per commit: a scan opens them one after another.
+            create_table("events", json!({ "sql": events_sql(0) })).await;
+            for part in 1..6 {
+                let body = json!({ "sql": events_sql(part) });
+                let path = format!("unity-catalog/tables/spark_catalog.{NS}.events/append");
+                admin(&path, body).await;
+            }
+            let view = format!(
+                "CREATE OR REPLACE VIEW spark_catalog.{NS}.eu_orders AS \
+                 SELECT id, amount FROM spark_catalog.{NS}.orders WHERE region = 'EU'"
+            );
+            collect(&client(), &view, Default::default()).await;
+        })
+        .await;
+}
+
+fn events_sql(part: i64) -> String {
+    format!(
+        "SELECT id, id % 7 AS k FROM range({}, {})",
+        part * 1000,
+        (part + 1) * 1000
+    )
+}
+
+async fn create_table(table: &str, mut body: Value) {
+    let full_name = format!("spark_catalog.{NS}.{table}");
+    delete_table(&full_name).await;
+    body["full_name"] = json!(full_name);
+    admin("unity-catalog/tables", body).await;
+}
+
+async fn delete_table(full_name: &str) {
+    reqwest::Client::new()
+        .delete(format!(
+            "{}/emulator/unity-catalog/tables/{full_name}",
+            host()
+        ))
+        .send()
+        .await
+        .expect("the emulator answers");
+}
+
+/// The emulator's log of requests to its S3 server under `prefix`.
+async fn storage_log(prefix: &str) -> Vec<Value> {
+    let body = reqwest::get(format!("{}/emulator/storage-log?prefix={prefix}", host()))
+        .await
+        .expect("the emulator answers")
+        .bytes()
+        .await
+        .unwrap();
+    let log: Value = serde_json::from_slice(&body).unwrap();
+    log.get("requests")
+        .unwrap_or(&log)
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn uc_options(compute: Option<&str>, route: Route) -> UnityCatalogOptions {
+    UnityCatalogOptions {
+        catalog: Some("spark_catalog".to_string()),
+        compute: compute.map(str::to_string),
+        route,
+        storage: StorageOptions {
+            endpoint: Some(uc_s3_endpoint()),
+            region: Some("us-east-1".to_string()),
+            allow_http: Some(true),
+            force_path_style: Some(true),
+            ..StorageOptions::default()
+        },
+        workspace: WorkspaceOptions {
+            max_retries: 3,
+            ..WorkspaceOptions::default()
+        },
+        ..UnityCatalogOptions::default()
+    }
+}
+
+/// A session with the emulator's catalog as `uc` (answering governed
+/// tables on the warehouse `dbx` when `compute`) and the warehouse itself.
+async fn session(compute: bool, route: Route) -> SessionContext {
+    fixtures().await;
+    let ctx = lakefed::new_session_context();
+    let mut warehouse = options();
+    warehouse.catalog = Some("spark_catalog".to_string());
+    ctx.register_databricks_sql("dbx", &auth(), warehouse)
+        .await
+        .unwrap();
+    let compute = compute.then_some("dbx");
+    ctx.register_unity_catalog("uc", &auth(), uc_options(compute, route))
+        .await
+        .unwrap();
+    ctx
+}
+
+async fn error_of(ctx: &SessionContext, sql: &str) -> String {
+    let outcome = match ctx.sql(sql).await {
+        Ok(df) => df.collect().await.map(|_| ()),
+        Err(err) => Err(err),
+    };
+    outcome.expect_err(sql).to_string()
+}
+
+async fn explain(ctx: &SessionContext, sql: &str) -> String {
+    rows_of(ctx, &format!("EXPLAIN {sql}")).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delta_table_is_read_from_storage_with_vended_credentials() {
+    let _turn = turn().await;
+    let ctx = session(false, Route::Auto).await;
+    let prefix = format!("spark_catalog/{NS}/orders");
+    admin("storage-log/clear", json!({})).await;
+    let sql = format!("SELECT * FROM uc.{NS}.orders ORDER BY id");
+    let direct = rows_of(&ctx, &sql).await;
+    assert!(
+        direct.contains("| 3  | it's     | EU     |        | 2024-02-01 |"),
+        "{direct}"
+    );
+    assert!(!explain(&ctx, &sql).await.contains("RemoteScanExec"));
+    let reads = storage_log(&prefix).await;
+    assert!(
+        reads.iter().any(|r| r.to_string().contains("_delta_log")),
+        "the Delta log was read from storage: {reads:?}"
+    );
+    // The same rows as the warehouse answers for the same table.
+    let warehouse = rows_of(&ctx, &format!("SELECT * FROM dbx.{NS}.orders ORDER BY id")).await;
+    assert_eq!(direct, warehouse);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn direct_and_compute_routes_give_the_same_answers() {
+    let _turn = turn().await;
+    let direct = session(false, Route::Direct).await;
+    let compute = session(true, Route::Compute).await;
+    for sql in [
+        format!(
+            "SELECT region, count(*), sum(amount) FROM uc.{NS}.orders GROUP BY region ORDER BY region"
+        ),
+        format!("SELECT id FROM uc.{NS}.orders WHERE amount > 8 OR customer IS NULL ORDER BY id"),
+        format!(
+            "SELECT customer, placed FROM uc.{NS}.orders WHERE placed >= DATE'2024-01-03' ORDER BY 1"
+        ),
+        format!("SELECT k, count(*) FROM uc.{NS}.events WHERE id % 3 = 0 GROUP BY k ORDER BY k"),
+    ] {
+        assert_eq!(
+            rows_of(&direct, &sql).await,
+            rows_of(&compute, &sql).await,
+            "{sql}"
+        );
+    }
+    assert!(
+        explain(&compute, &format!("SELECT * FROM uc.{NS}.orders"))
+            .await
+            .contains("source=uc via dbx")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_governed_table_is_answered_by_compute_and_never_read_from_storage() {
+    let _turn = turn().await;
+    let ctx = session(true, Route::Auto).await;
+    admin("storage-log/clear", json!({})).await;
+    let sql = format!("SELECT name, region, email FROM uc.{NS}.customers ORDER BY name");
+    let rows = rows_of(&ctx, &sql).await;
+    assert!(rows.contains("| ada  | EU     | ***   |"), "{rows}");
+    assert!(
+        !rows.contains("bob") && !rows.contains("@example.com"),
+        "{rows}"
+    );
+    assert!(explain(&ctx, &sql).await.contains("source=uc via dbx"));
+    let reads = storage_log(&format!("spark_catalog/{NS}/customers")).await;
+    assert!(
+        reads.is_empty(),
+        "the governed table was read from storage: {reads:?}"
+    );
+    // With the warehouse's own table, one statement answers the join.
+    let join = format!(
+        "SELECT c.name, o.id FROM uc.{NS}.customers c JOIN dbx.{NS}.orders o ON o.customer = c.name ORDER BY o.id"
+    );
+    let plan = explain(&ctx, &join).await;
+    assert_eq!(plan.matches("RemoteScanExec").count(), 1, "{plan}");
+    assert!(rows_of(&ctx, &join).await.contains("| it's | 3  |"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_governed_table_without_a_compute_source_is_a_clear_error() {
+    let _turn = turn().await;
+    let ctx = session(false, Route::Auto).await;
+    let err = error_of(&ctx, &format!("SELECT * FROM uc.{NS}.customers")).await;
+    assert!(err.contains("it has a row filter"), "{err}");
+    assert!(err.contains("compute = "), "{err}");
+    let view = error_of(&ctx, &format!("SELECT * FROM uc.{NS}.eu_orders")).await;
+    assert!(view.contains("it is a VIEW"), "{view}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn route_direct_never_reads_a_governed_table() {
+    let _turn = turn().await;
+    let ctx = session(true, Route::Direct).await;
+    let err = error_of(&ctx, &format!("SELECT * FROM uc.{NS}.customers")).await;
+    assert!(err.contains("cannot be read from storage"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_vending_is_answered_by_compute() {
+    let _turn = turn().await;
+    let ctx = session(true, Route::Auto).await;
+    admin("storage-log/clear", json!({})).await;
+    let sql = format!("SELECT * FROM uc.{NS}.refused");
+    assert!(rows_of(&ctx, &sql).await.contains("| 1  | x |"));
+    assert!(explain(&ctx, &sql).await.contains("source=uc via dbx"));
+    assert!(
+        storage_log(&format!("spark_catalog/{NS}/refused"))
+            .await
+            .is_empty()
+    );
+    let direct = session(true, Route::Direct).await;
+    let err = error_of(&direct, &sql).await;
+    assert!(err.contains("PERMISSION_DENIED"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_view_is_answered_by_compute() {
+    let _turn = turn().await;
+    let ctx = session(true, Route::Auto).await;
+    let rows = rows_of(
+        &ctx,
+        &format!("SELECT * FROM uc.{NS}.eu_orders ORDER BY id"),
+    )
+    .await;
+    assert_eq!(
+        rows.matches("| 1  |").count() + rows.matches("| 3  |").count(),
+        2,
+        "{rows}"
+    );
+    assert!(!rows.contains("| 2  |"), "{rows}");
+}
+
+/// Credentials living 3 seconds, a scan of six files taking more: the
+/// emulator revokes the first credentials while the scan runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scan_outliving_its_credentials_goes_on_with_fresh_ones() {
+    let _turn = turn().await;
+    admin("settings", json!({ "uc_credential_ttl_seconds": 3 })).await;
+    let ctx = session(false, Route::Direct).await;
+    ctx.sql("SET datafusion.execution.target_partitions = 1")
+        .await
+        .unwrap();
+    let before = counter(&stats().await, "credentials_vended");
+    let sql = format!("SELECT id FROM uc.{NS}.events");
+    let mut stream = ctx.sql(&sql).await.unwrap().execute_stream().await.unwrap();
+    let mut rows = 0;
+    while let Some(batch) = stream.next().await {
+        let batch: RecordBatch = batch.unwrap_or_else(|err| panic!("{sql}: {err}"));
+        rows += batch.num_rows();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(rows, 6000);
+    let vended = counter(&stats().await, "credentials_vended") - before;
+    assert!(vended >= 2, "credentials were vended {vended} time(s)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hundreds_of_tables_are_listed_page_by_page() {
+    let _turn = turn().await;
+    let spark = client();
+    let many = "lakefed_uc_many";
+    collect(
+        &spark,
+        &format!("CREATE NAMESPACE IF NOT EXISTS {many}"),
+        Default::default(),
+    )
+    .await;
+    let existing = rows_of(&session(false, Route::Auto).await, &format!(
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_catalog = 'uc' AND table_schema = '{many}'"
+    ))
+    .await;
+    if !existing.contains("| 260 |") {
+        for i in 0..260 {
+            let view = format!("CREATE OR REPLACE VIEW {many}.v{i:03} AS SELECT {i} AS i");
+            collect(&spark, &view, Default::default()).await;
+        }
+    }
+    admin("settings", json!({ "uc_page_size": 50 })).await;
+    let before = stats().await;
+    let ctx = session(true, Route::Auto).await;
+    let listed = rows_of(
+        &ctx,
+        &format!(
+            "SELECT count(*) AS n, min(table_name), max(table_name) FROM information_schema.tables \
+         WHERE table_catalog = 'uc' AND table_schema = '{many}'"
+        ),
+    )
+    .await;
+    assert!(listed.contains("| 260 | v000 | v259 |"), "{listed}");
+    let route = "GET /api/2.1/unity-catalog/tables";
+    let pages = crate::databricks::requests(&stats().await, route)
+        - crate::databricks::requests(&before, route);
+    assert!(pages >= 6, "{pages} pages");
+    // A query resolves only the table it names.
+    let before = stats().await;
+    assert!(
+        rows_of(&ctx, &format!("SELECT i FROM uc.{many}.v123"))
+            .await
+            .contains("123")
+    );
+    let after = stats().await;
+    assert_eq!(
+        crate::databricks::requests(&after, route),
+        crate::databricks::requests(&before, route),
+        "no listing for a query"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_token_is_a_clear_error() {
+    let _turn = turn().await;
+    fixtures().await;
+    let ctx = lakefed::new_session_context();
+    let wrong = AuthConfig {
+        host: Some(host()),
+        token: Some(Secret::new("dapi-wrong-token")),
+        ..AuthConfig::default()
+    };
+    ctx.register_unity_catalog("uc", &wrong, uc_options(None, Route::Auto))
+        .await
+        .unwrap();
+    let err = error_of(&ctx, &format!("SELECT * FROM uc.{NS}.orders")).await;
+    assert!(
+        err.contains("401") && err.contains("check the credentials"),
+        "{err}"
+    );
+    assert!(!err.contains("dapi-wrong-token"), "{err}");
+    // Without a catalog, registration lists the catalogs and fails at once.
+    let mut every = uc_options(None, Route::Auto);
+    every.catalog = None;
+    let err = ctx
+        .register_unity_catalog("all", &wrong, every)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Remote { .. }), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreachable_storage_is_a_clear_error() {
+    let _turn = turn().await;
+    fixtures().await;
+    let ctx = lakefed::new_session_context();
+    let mut options = uc_options(None, Route::Auto);
+    options.storage.endpoint = Some("http://127.0.0.1:9".to_string());
+    options
+        .storage
+        .extra
+        .insert("timeout".to_string(), "3s".to_string());
+    ctx.register_unity_catalog("uc", &auth(), options)
+        .await
+        .unwrap();
+    let err = error_of(&ctx, &format!("SELECT * FROM uc.{NS}.orders")).await;
+    assert!(err.contains(&format!("spark_catalog/{NS}/orders")), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_catalog_is_attached_under_its_own_name() {
+    let _turn = turn().await;
+    fixtures().await;
+    let ctx = lakefed::new_session_context();
+    let mut options = uc_options(None, Route::Auto);
+    options.catalog = None;
+    ctx.register_unity_catalog("uc", &auth(), options)
+        .await
+        .unwrap();
+    let rows = rows_of(
+        &ctx,
+        &format!("SELECT count(*) AS n FROM spark_catalog.{NS}.orders"),
+    )
+    .await;
+    assert!(rows.contains("| 4 |"), "{rows}");
+}
+
+/// A UC Delta table (storage), a governed UC table (warehouse), a Spark
+/// Connect table and a local Delta table, in one query.
+#[tokio::test(flavor = "multi_thread")]
+async fn four_kinds_of_source_join_in_one_query() {
+    let _turn = turn().await;
+    let ctx = session(true, Route::Auto).await;
+    ctx.register_spark_connect("spark", &spark_env::url())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    ctx.register_delta_schema(
+        "lake",
+        &dir.path().to_string_lossy(),
+        StorageOptions::default(),
+    )
+    .unwrap();
+    ctx.sql("CREATE TABLE lake.regions AS SELECT * FROM (VALUES ('EU', 'Europe'), ('US', 'Americas')) AS t(region, continent)")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let sql = format!(
+        "SELECT o.id, c.email, r.continent, s.total \
+         FROM uc.{NS}.orders o \
+         JOIN uc.{NS}.customers c ON c.name = o.customer \
+         JOIN lake.regions r ON r.region = o.region \
+         JOIN (SELECT id AS total FROM spark.{NS}.orders) s ON s.total = o.id \
+         ORDER BY o.id"
+    );
+    let rows = rows_of(&ctx, &sql).await;
+    assert_eq!(
+        rows,
+        pretty(
+            &ctx.sql("SELECT * FROM (VALUES (1, '***', 'Europe', 1), (3, '***', 'Europe', 3)) AS t(id, email, continent, total)")
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap()
+        )
+        .replace("column1", "id"),
+        "{rows}"
+    );
+}
