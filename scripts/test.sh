@@ -49,8 +49,12 @@ export LAKEFED_TEST_WORKSPACE_TOKEN="dapi-lakefed-test-token"
 export LAKEFED_TEST_WORKSPACE_WAREHOUSE="lakefed-wh"
 export LAKEFED_TEST_WORKSPACE_CLIENT_ID="lakefed-sp"
 export LAKEFED_TEST_WORKSPACE_CLIENT_SECRET="lakefed-sp-secret"
+# The emulator's Unity Catalog tables live on its own S3 server (moto, with
+# authentication: only the credentials it vends can read).
+export LAKEFED_TEST_UC_S3_ENDPOINT="http://127.0.0.1:${LAKEFED_WORKSPACE_S3_PORT:-9755}"
 
-# The emulator follows the API reference: the official SDK checks it first.
+# The emulator follows the API reference: the official SDK, unitycatalog-client
+# and DuckDB's unity_catalog extension check it first.
 "$LAKEFED_VENV/bin/pytest" tests/workspace_emulator -q -p no:cacheprovider
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings

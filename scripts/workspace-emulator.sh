@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Starts or stops the local Databricks workspace emulator
 # (scripts/workspace_emulator): Statement Execution API, Unity Catalog
-# listing and OAuth M2M over a real Spark Connect server, which must be running
-# (scripts/spark-server.sh start).
+# listing and credential vending, OAuth M2M over a real Spark Connect server,
+# which must be running (scripts/spark-server.sh start), and the S3 server of
+# its Unity Catalog tables (in the emulator's process, so it starts and stops
+# with it).
 #   scripts/workspace-emulator.sh start   # prints http://127.0.0.1:PORT once it answers
 #   scripts/workspace-emulator.sh stop
 # Settings (environment): LAKEFED_WORKSPACE_PORT (18080),
@@ -10,7 +12,9 @@
 # (dapi-lakefed-test-token), LAKEFED_WORKSPACE_CLIENT_ID (lakefed-sp),
 # LAKEFED_WORKSPACE_CLIENT_SECRET (lakefed-sp-secret),
 # LAKEFED_WORKSPACE_WAREHOUSE_ID (lakefed-wh), LAKEFED_WORKSPACE_SPOOL_DIR (where
-# result chunks are spooled: $LAKEFED_ROOT/.tmp/workspace-emulator).
+# result chunks are spooled: $LAKEFED_ROOT/.tmp/workspace-emulator),
+# LAKEFED_WORKSPACE_S3_PORT (9755, the S3 server; 9753/9754 are
+# scripts/s3-server.sh's).
 # Log: $LAKEFED_LOGS/workspace-emulator.log.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"

@@ -1,8 +1,10 @@
 """A local Databricks workspace, for testing clients of its REST APIs.
 
 It answers the public Databricks REST API, field by field as the
-`databricks-sdk` package (0.162) models it, and runs SQL on a real local
-Spark 4.3 through Spark Connect. Start it with `scripts/workspace-emulator.sh
+`databricks-sdk` package (0.162) models it (Unity Catalog also as UC OSS's
+`unitycatalog-client` 0.7.0 does), runs SQL on a real local Spark 4.3
+through Spark Connect, and keeps Unity Catalog tables as Delta tables on an
+S3 server of its own that only credentials it vends can read. Start it with `scripts/workspace-emulator.sh
 start` (Spark first: `scripts/spark-server.sh start`); the official SDK
 talks to it unchanged:
 
@@ -82,12 +84,55 @@ What it emulates
   min(n, page); `next_page_token` is opaque; negative `max_results` is 400
   INVALID_PARAMETER_VALUE. Missing objects are 404 CATALOG_DOES_NOT_EXIST /
   SCHEMA_DOES_NOT_EXIST / TABLE_DOES_NOT_EXIST.
+- Unity Catalog tables on cloud storage (uc_tables.py): tables made through
+  the admin API are Delta tables (written with the `deltalake` package) on
+  the emulator's S3 server, at `s3://lakefed-uc/<catalog>/<schema>/<table>`,
+  with the same rows queryable through the warehouse under the same name (a
+  Spark Parquet copy of the Delta schema; for a governed table a hidden copy
+  under a Spark VIEW applying the row filter and column masks). GET and list
+  answer for them `table_type` (EXTERNAL or MANAGED), `data_source_format`
+  DELTA, the S3 `storage_location`, a `table_id` (uuid) of their own,
+  columns from the Delta schema (`type_text`, `type_json`, `type_name`,
+  `type_precision`, `type_scale`, `position`, `nullable`,
+  `partition_index`) and Databricks' `row_filter {function_name,
+  input_column_names}` and column `mask {function_name,
+  using_column_names}`. Every other Spark table and view answers as above.
+- Temporary table credentials (table_credentials.py, vending.py):
+  `POST /api/2.1/unity-catalog/temporary-table-credentials` (UC OSS) and
+  `POST /api/2.0/unity-catalog/temporary-table-credentials` (Databricks),
+  `{table_id, operation: READ | READ_WRITE}` -> `{aws_temp_credentials
+  {access_key_id, secret_access_key, session_token}, expiration_time (epoch
+  ms), url (the storage location)}`. The credentials are real STS
+  credentials of the storage server, from an AssumeRole of a role made for
+  that vending whose policy allows only the table's prefix (READ:
+  s3:GetObject under it, s3:ListBucket of prefixes under it; READ_WRITE:
+  also s3:PutObject, s3:DeleteObject). They live `uc_credential_ttl_seconds`
+  (1 hour): past `expiration_time` the storage server refuses them (403
+  AccessDenied) and the sweeper deletes their role policy. Refusals: 403
+  PERMISSION_DENIED for a table with a row filter or column masks (only the
+  warehouse answers it) or made with `vending_refused`; 400
+  INVALID_PARAMETER_VALUE for a missing table_id, an operation other than
+  READ/READ_WRITE, READ_WRITE on a MANAGED table (as Databricks refuses
+  external writes to managed tables), a view, or a Spark table not on the
+  metastore's storage (the plain Spark tables); 404 TABLE_DOES_NOT_EXIST for
+  an unknown table_id. Setting `uc_credential_paths` serves both paths, only
+  the UC OSS one (`oss`) or only the Databricks one (`databricks`); the other
+  answers 404 ENDPOINT_NOT_FOUND like an unknown route.
+- The storage server (storage.py): moto's S3, IAM and STS in this process on
+  127.0.0.1:LAKEFED_WORKSPACE_S3_PORT (9755), bucket `lakefed-uc`, path-style
+  requests, authentication on: every request must be SigV4-signed by the
+  emulator's own admin IAM user (created in moto's first unauthenticated
+  actions) or by credentials it vended, and is checked against that key's
+  IAM policies. Unsigned requests, unknown keys and moto's control API
+  (`/moto-api/`) are refused (403). Every S3 request is recorded in the
+  storage log (see the admin API).
 - Responses to `/api/` carry `X-Databricks-Org-Id`.
 
 Deliberately not emulated
 -------------------------
-- The SQL dialect is Spark 4.3's, not Databricks SQL's: no Delta tables (the
-  pyspark wheel has no Delta jars), no DML row counts (`num_affected_rows`).
+- The SQL dialect is Spark 4.3's, not Databricks SQL's: no Delta tables in
+  SQL (the pyspark wheel has no Delta jars: the warehouse reads Parquet
+  copies of the Delta tables), no DML row counts (`num_affected_rows`).
 - One warehouse, always running: no Warehouses API, no start-up delays.
 - DECIMAL(p,s) parameters keep their scale but not their declared precision
   (`typeof(:d)` is the value's own decimal(p',s)): Spark 4.3 substitutes
@@ -104,8 +149,17 @@ Deliberately not emulated
   connector reads; the SDK's ResultData (0.162) has no such field.
 - OAuth: client credentials only, opaque access tokens (not JWTs), no U2M
   flow (the authorize endpoint is advertised, not served), no refresh tokens.
-- Unity Catalog is read-only: no create/update/delete, grants, owners other
-  than what Spark records, `include_browse` and similar flags are ignored.
+- Unity Catalog is read-only through its API: tables on storage are made by
+  the admin API; no create/update/delete, grants, owners other than what
+  Spark records, `include_browse` and similar flags are ignored. Row filter
+  and mask functions are names only: the warehouse applies the `condition`
+  and `expression` given to the admin API. Vended credentials are AWS ones
+  only (no Azure SAS, GCP tokens, `access_point`), and every principal may
+  have them (no EXTERNAL USE SCHEMA privilege, `vending_refused` stands for
+  its absence). No UC Delta REST API (`/delta/v1/...`), no `/table-summaries`.
+- The tables made through the admin API live in the emulator's memory (and
+  the storage server's): a restarted emulator has none, while their Spark
+  copies remain as plain Spark tables (the hidden ones are never listed).
 
 Admin API for tests (not part of the Databricks API, no authentication)
 -----------------------------------------------------------------------
@@ -119,24 +173,55 @@ Admin API for tests (not part of the Databricks API, no authentication)
   results carry ARRAY/MAP/STRUCT/interval columns as their JSON_ARRAY text,
   the manifest keeping the real types), "link_http_headers": {} (headers
   every link requires),
+  "uc_credential_ttl_seconds": 3600, "uc_credential_paths": "both" (or
+  "oss", "databricks"),
   "fail_next": [{"path_prefix": "/api/2.0/sql/statements", "status": 503,
   "retry_after": 1, "count": 2, "method": null}]}`. A fault answers the next
   `count` requests under the prefix with the status (a Databricks JSON error,
   or S3-style XML under /files/); 429 and 503 always carry Retry-After.
   Unknown settings are 400.
-- `POST /emulator/reset`: default settings, no pending faults.
+- `POST /emulator/reset`: default settings, no pending faults (tables and
+  the storage log stay).
+- `GET /emulator/unity-catalog`: `{"storage_endpoint":
+  "http://127.0.0.1:9755", "storage_bucket": "lakefed-uc", "storage_region":
+  "us-east-1", "tables": [full names of the tables made below]}`.
+- `POST /emulator/unity-catalog/tables` with `{"full_name":
+  "catalog.schema.table" (the schema is created if missing), "sql": "SELECT
+  ..." (the rows, computed by Spark), "table_type": "EXTERNAL" (default) |
+  "MANAGED", "partition_columns": [...], "row_filter": {"function_name",
+  "input_column_names", "condition": "region = 'EU'"}, "column_masks":
+  {"email": {"function_name", "using_column_names", "expression":
+  "'***'"}}, "vending_refused": false (true: vending answers 403),
+  "storage_location": "s3://..." (default s3://lakefed-uc/<catalog>/<schema>/
+  <table>; a location outside the bucket `lakefed-uc`, e.g. in a bucket that
+  does not exist, is recorded and vended for but nothing is written there)}`
+  -> the TableInfo. 400 INVALID_PARAMETER_VALUE for a bad body, SQL Spark
+  refuses or rows Delta cannot hold (intervals); 409 TABLE_ALREADY_EXISTS
+  when the name is taken in Spark or here.
+- `POST /emulator/unity-catalog/tables/{full_name}/append` with `{"sql":
+  ...}`: the rows (cast to the table's schema) become a new Delta commit and
+  are inserted into the Spark copy -> the TableInfo.
+- `DELETE /emulator/unity-catalog/tables/{full_name}`: drops the Spark
+  objects, the Delta table's objects and the metadata (404 for unknown names).
+- `GET /emulator/storage-log[?prefix=]`: `{"requests": [{"time" (epoch ms),
+  "method", "bucket", "key", "list_prefix" (listings), "access_key_id",
+  "status"}]}`, every S3 request to the storage server (the last 100,000),
+  those whose key or list prefix starts with `prefix` when given.
+  `POST /emulator/storage-log/clear` empties it.
 - `GET /emulator/stats`: `requests` per route ("POST
   /api/2.0/sql/statements": n, ...), `statements_submitted`,
   `running_statements`, `pending_statements`, `cancels_received` (cancel
   calls), `spark_operations_interrupted` (operations Spark reported
   interrupted), `chunk_downloads`, `bytes_served`,
   `link_refused_{authorization,expired,unknown,headers,gone}`,
-  `faults_injected`, `auth_refused`, `oauth_tokens_issued` (counters appear
-  once non-zero).
+  `faults_injected`, `auth_refused`, `oauth_tokens_issued`,
+  `credentials_vended`, `credentials_revoked` (counters appear once
+  non-zero).
 
 Environment: LAKEFED_WORKSPACE_SPARK_URL (sc://127.0.0.1:15002),
 LAKEFED_WORKSPACE_TOKEN (dapi-lakefed-test-token), LAKEFED_WORKSPACE_CLIENT_ID
 (lakefed-sp), LAKEFED_WORKSPACE_CLIENT_SECRET (lakefed-sp-secret),
 LAKEFED_WORKSPACE_WAREHOUSE_ID (lakefed-wh), LAKEFED_WORKSPACE_SPOOL_DIR
-(where result chunks are spooled; a temporary directory by default).
+(where result chunks are spooled; a temporary directory by default),
+LAKEFED_WORKSPACE_S3_PORT (9755, the storage server).
 """

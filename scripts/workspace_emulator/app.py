@@ -1,5 +1,6 @@
-"""HTTP routes: discovery and OAuth, Statement Execution, Unity Catalog,
-external links (/files/) and the test-only admin API (/emulator/)."""
+"""HTTP routes: discovery and OAuth, Statement Execution, Unity Catalog
+(listing and temporary table credentials), external links (/files/) and the
+test-only admin API (/emulator/)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import pathlib
 import shutil
 import tempfile
@@ -29,7 +31,11 @@ from .results import MEDIA_TYPES
 from .settings import Config, Settings
 from .statements import Statements
 from .stats import Stats
+from .storage import BUCKET, REGION, StorageLog, StorageServer
+from .table_credentials import DATABRICKS_PATH, OSS_PATH, TableCredentials
+from .uc_tables import UcTables
 from .validation import parse_execute_request
+from .vending import Vending
 
 SWEEP_EVERY_SECONDS = 5
 # How long a request with on_wait_timeout=CANCEL waits for the cancel to land.
@@ -43,20 +49,30 @@ def create_app(config: Config) -> FastAPI:
         pathlib.Path(config.spool_dir).mkdir(parents=True, exist_ok=True)
     spool = pathlib.Path(tempfile.mkdtemp(prefix="results-", dir=config.spool_dir))
     statements = Statements(config, settings, stats, spool)
-    catalog = Catalog(config.spark_url, settings)
+    storage = StorageServer(config.storage_port, StorageLog())
+    vending = Vending(storage, stats)
+    uc_tables = UcTables(config.spark_url, storage)
+    catalog = Catalog(config.spark_url, settings, uc_tables)
+    table_credentials = TableCredentials(uc_tables, catalog, vending, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
+        storage.start(vending)
         stop = threading.Event()
 
         def sweep() -> None:
             while not stop.wait(SWEEP_EVERY_SECONDS):
                 statements.sweep()
+                try:
+                    vending.revoke_expired()
+                except Exception:
+                    logging.getLogger(__name__).exception("revoking expired storage credentials failed")
 
         threading.Thread(target=sweep, name="sweeper", daemon=True).start()
         yield
         stop.set()
         statements.shutdown()
+        storage.stop()
         shutil.rmtree(spool, ignore_errors=True)
 
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
@@ -179,6 +195,12 @@ def create_app(config: Config) -> FastAPI:
     def get_table(full_name: str):
         return catalog.get_table(full_name)
 
+    @app.post(OSS_PATH)
+    @app.post(DATABRICKS_PATH)
+    async def generate_temporary_table_credentials(request: Request):
+        body = await _json_body(request)
+        return await asyncio.to_thread(table_credentials.generate, request.url.path, body)
+
     # --- external links (stand-ins for presigned cloud-storage URLs) ---
 
     @app.get("/files/{token}")
@@ -227,6 +249,39 @@ def create_app(config: Config) -> FastAPI:
     @app.get("/emulator/stats")
     def get_stats():
         return stats.snapshot(statements.gauges)
+
+    @app.get("/emulator/unity-catalog")
+    def get_unity_catalog():
+        return {
+            "storage_endpoint": storage.endpoint,
+            "storage_bucket": BUCKET,
+            "storage_region": REGION,
+            "tables": uc_tables.full_names(),
+        }
+
+    @app.post("/emulator/unity-catalog/tables")
+    async def create_uc_table(request: Request):
+        body = await _json_body(request)
+        return await asyncio.to_thread(uc_tables.create, body)
+
+    @app.post("/emulator/unity-catalog/tables/{full_name}/append")
+    async def append_to_uc_table(full_name: str, request: Request):
+        body = await _json_body(request)
+        return await asyncio.to_thread(uc_tables.append, full_name, body)
+
+    @app.delete("/emulator/unity-catalog/tables/{full_name}")
+    def delete_uc_table(full_name: str):
+        uc_tables.delete(full_name)
+        return {}
+
+    @app.get("/emulator/storage-log")
+    def get_storage_log(prefix: str | None = None):
+        return {"requests": storage.log.entries(prefix)}
+
+    @app.post("/emulator/storage-log/clear")
+    def clear_storage_log():
+        storage.log.clear()
+        return {}
 
     return app
 

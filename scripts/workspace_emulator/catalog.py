@@ -2,7 +2,9 @@
 catalogs (`spark_catalog` first), schemas are Spark namespaces, tables are
 Spark tables and views, so a three-part name means the same table in the
 REST API and in SQL. Names reach Spark only as IDENTIFIER(:parameter)
-arguments; nothing is spliced into SQL text."""
+arguments; nothing is spliced into SQL text. The tables made through the
+admin API (uc_tables.py) answer with their own TableInfo, and their hidden
+Spark tables are never listed."""
 
 from __future__ import annotations
 
@@ -17,19 +19,23 @@ from pyspark.errors import AnalysisException, PySparkException
 
 from .errors import ApiError
 from .settings import Settings
-from .spark import new_session
+from .spark import first_line, new_session, quote_identifier
 from .sqltypes import catalog_column
+from .uc_tables import UcTables
 
 _FORMATS = {"PARQUET", "CSV", "JSON", "ORC", "AVRO", "TEXT", "DELTA", "HIVE"}
 _NAMESPACE = uuid.UUID("6f1c7a52-5c1d-4b8e-9a4e-1a2b3c4d5e6f")
 
 
 class Catalog:
-    def __init__(self, spark_url: str, settings: Settings):
+    def __init__(self, spark_url: str, settings: Settings, uc_tables: UcTables):
         self._spark_url = spark_url
         self._settings = settings
+        self._uc_tables = uc_tables
         self._lock = threading.Lock()
         self._session = None
+        # The Spark tables and views answered so far: table_id -> (full name, table_type).
+        self._answered: dict[str, tuple[str, str]] = {}
 
     def list_catalogs(self, max_results: int | None, page_token: str | None) -> dict:
         names, token = self._page(self._catalogs(), max_results, page_token)
@@ -40,7 +46,7 @@ class Catalog:
 
     def list_schemas(self, catalog_name: str, max_results: int | None, page_token: str | None) -> dict:
         catalog = self._existing_catalog(catalog_name)
-        rows = self._sql("SHOW NAMESPACES IN IDENTIFIER(:c)", c=_quote(catalog))
+        rows = self._sql("SHOW NAMESPACES IN IDENTIFIER(:c)", c=quote_identifier(catalog))
         names, token = self._page(sorted(r[0] for r in rows), max_results, page_token)
         return _with_token({"schemas": [self._schema_info(catalog, n) for n in names]}, token)
 
@@ -52,14 +58,23 @@ class Catalog:
         self, catalog_name: str, schema_name: str, max_results: int | None, page_token: str | None, omit_columns: bool
     ) -> dict:
         catalog = self._existing_catalog(catalog_name)
-        rows = self._sql("SHOW TABLES IN IDENTIFIER(:s)", s=_quote(catalog, schema_name))
-        names, token = self._page(sorted(r.tableName for r in rows if not r.isTemporary), max_results, page_token)
+        rows = self._sql("SHOW TABLES IN IDENTIFIER(:s)", s=quote_identifier(catalog, schema_name))
+        listed = sorted(r.tableName for r in rows if not r.isTemporary and not UcTables.is_hidden(r.tableName))
+        names, token = self._page(listed, max_results, page_token)
         tables = [self._table_info(catalog, schema_name, n, omit_columns) for n in names]
         return _with_token({"tables": tables}, token)
 
     def get_table(self, full_name: str) -> dict:
         catalog, schema, table = _split(full_name, 3)
+        if UcTables.is_hidden(table):
+            raise ApiError(404, "TABLE_DOES_NOT_EXIST", f"Table '{full_name}' does not exist.")
         return self._table_info(self._existing_catalog(catalog), schema, table, omit_columns=False)
+
+    def answered_table(self, table_id: str) -> tuple[str, str] | None:
+        """(full name, table_type) of a Spark table or view this catalog has
+        answered with `table_id`."""
+        with self._lock:
+            return self._answered.get(table_id)
 
     def _catalogs(self) -> list[str]:
         return sorted(r[0] for r in self._sql("SHOW CATALOGS"))
@@ -74,7 +89,7 @@ class Catalog:
         return {"name": name, "full_name": name, "catalog_type": "MANAGED_CATALOG", "securable_type": "CATALOG"}
 
     def _schema_info(self, catalog: str, schema: str) -> dict:
-        rows = self._sql("DESCRIBE NAMESPACE EXTENDED IDENTIFIER(:n)", n=_quote(catalog, schema))
+        rows = self._sql("DESCRIBE NAMESPACE EXTENDED IDENTIFIER(:n)", n=quote_identifier(catalog, schema))
         described = {r[0]: r[1] for r in rows}
         name = described.get("Namespace Name", schema)
         info = {"name": name, "catalog_name": catalog, "full_name": f"{catalog}.{name}", "securable_type": "SCHEMA"}
@@ -84,7 +99,9 @@ class Catalog:
         return info
 
     def _table_info(self, catalog: str, schema: str, table: str, omit_columns: bool) -> dict:
-        identifier = _quote(catalog, schema, table)
+        if (info := self._uc_tables.table_info(f"{catalog}.{schema}.{table}", omit_columns)) is not None:
+            return info
+        identifier = quote_identifier(catalog, schema, table)
         described = json.loads(self._sql("DESCRIBE TABLE EXTENDED IDENTIFIER(:t) AS JSON", t=identifier)[0][0])
         name, schema_name = described["table_name"], described.get("schema_name", schema)
         full_name = f"{catalog}.{schema_name}.{name}"
@@ -109,6 +126,8 @@ class Catalog:
             "created_at": _epoch_millis(described.get("created_time")),
         }
         info.update({k: v for k, v in optional.items() if v is not None})
+        with self._lock:
+            self._answered[info["table_id"]] = (full_name, info["table_type"])
         if not omit_columns:
             partitions = described.get("partition_columns", [])
             fields = self._spark().table(identifier).schema.fields
@@ -139,11 +158,11 @@ class Catalog:
         except PySparkException as exc:
             condition = exc.getCondition()
             if condition in ("SCHEMA_NOT_FOUND", "NO_SUCH_NAMESPACE"):
-                raise ApiError(404, "SCHEMA_DOES_NOT_EXIST", _first_line(exc)) from None
+                raise ApiError(404, "SCHEMA_DOES_NOT_EXIST", first_line(exc)) from None
             if condition in ("TABLE_OR_VIEW_NOT_FOUND", "NO_SUCH_TABLE"):
-                raise ApiError(404, "TABLE_DOES_NOT_EXIST", _first_line(exc)) from None
+                raise ApiError(404, "TABLE_DOES_NOT_EXIST", first_line(exc)) from None
             if isinstance(exc, AnalysisException):  # e.g. a name Spark cannot parse
-                raise ApiError(400, "INVALID_PARAMETER_VALUE", _first_line(exc)) from None
+                raise ApiError(400, "INVALID_PARAMETER_VALUE", first_line(exc)) from None
             raise
 
     def _spark(self):
@@ -170,11 +189,6 @@ def _decode_token(token: str) -> str:
         raise ApiError(400, "INVALID_PARAMETER_VALUE", "Invalid page_token.") from None
 
 
-def _quote(*parts: str) -> str:
-    """A multi-part identifier for IDENTIFIER(), each part back-quoted."""
-    return ".".join("`" + p.replace("`", "``") + "`" for p in parts)
-
-
 def _split(full_name: str, parts: int) -> list[str]:
     names = full_name.split(".")
     if len(names) != parts or not all(names):
@@ -190,7 +204,3 @@ def _epoch_millis(text: str | None) -> int | None:
         return int(dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
     except ValueError:
         return None
-
-
-def _first_line(exc: PySparkException) -> str:
-    return (exc.getMessage() or str(exc)).strip().splitlines()[0]

@@ -11,6 +11,8 @@ from typing import Any
 from .errors import ApiError
 
 MIB = 1024 * 1024
+# The values a string setting may take.
+CHOICES = {"uc_credential_paths": ("both", "oss", "databricks")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Config:
     client_secret: str
     warehouse_id: str
     spool_dir: str | None
+    storage_port: int = 9755
     workspace_id: str = "1234567890123456"
     account_id: str = "00000000-0000-4000-8000-00000000a11d"
 
@@ -36,6 +39,7 @@ class Config:
             client_secret=env("LAKEFED_WORKSPACE_CLIENT_SECRET", "lakefed-sp-secret"),
             warehouse_id=env("LAKEFED_WORKSPACE_WAREHOUSE_ID", "lakefed-wh"),
             spool_dir=env("LAKEFED_WORKSPACE_SPOOL_DIR"),
+            storage_port=int(env("LAKEFED_WORKSPACE_S3_PORT", "9755")),
         )
 
 
@@ -60,6 +64,11 @@ class Tunables:
     arrow_complex_as_strings: bool = False
     # Headers every external link requires, announced in `http_headers`.
     link_http_headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    # How long vended storage credentials live (`expiration_time`).
+    uc_credential_ttl_seconds: int = 3600
+    # Which temporary-table-credentials paths answer: "both", "oss" (only
+    # /api/2.1/...) or "databricks" (only /api/2.0/...).
+    uc_credential_paths: str = "both"
 
 
 class Settings:
@@ -94,10 +103,13 @@ def _checked(name: str, annotation: str, value: Any) -> Any:
         return value
     if annotation == "bool" and isinstance(value, bool):
         return value
+    if annotation == "str" and value in CHOICES[name]:
+        return value
     if (
         annotation.startswith("dict")
         and isinstance(value, dict)
         and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
     ):
         return dict(value)
-    raise ApiError(400, "BAD_REQUEST", f"setting {name!r} must be of type {annotation}, got {value!r}")
+    expected = f"one of {', '.join(CHOICES[name])}" if annotation == "str" else f"of type {annotation}"
+    raise ApiError(400, "BAD_REQUEST", f"setting {name!r} must be {expected}, got {value!r}")

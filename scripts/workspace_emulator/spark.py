@@ -50,6 +50,16 @@ def bind_parameters(spark: SparkSession, parameters: list[dict]) -> dict[str, Co
     return args
 
 
+def quote_identifier(*parts: str) -> str:
+    """A multi-part identifier, each part back-quoted (for IDENTIFIER() or SQL text)."""
+    return ".".join("`" + p.replace("`", "``") + "`" for p in parts)
+
+
+def first_line(exc: PySparkException) -> str:
+    """The first line of a Spark error's message (`[CONDITION] ... `)."""
+    return (exc.getMessage() or str(exc)).strip().splitlines()[0]
+
+
 def arrow_stream(df: DataFrame) -> Iterator[T.StructType | pa.Table]:
     """The result of `df` as it arrives: its Spark schema, then Arrow tables.
     (pyspark's public `toArrow()` would collect the whole result first.)"""

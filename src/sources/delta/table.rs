@@ -72,32 +72,50 @@ impl DeltaTableProvider {
         options: &StorageOptions,
         version: TableVersion,
     ) -> Result<Self> {
+        let location = redact(url);
         let builder = DeltaTableBuilder::from_url(url.clone())
-            .map_err(|err| classify(&redact(url), err))?
+            .map_err(|err| classify(&location, err))?
             .with_storage_options(options.to_map());
-        Self::load(url, builder, version).await
+        Self::load(location, builder, version).await
     }
 
     /// Opens the Delta table at `url` in `store`, an object store whose root
-    /// is the bucket (or container) of `url`: for stores lakefed builds
-    /// itself, such as one whose credentials are refreshed.
+    /// is the bucket (or container) of `url` and which serves this table
+    /// only: for stores lakefed builds itself, such as one whose
+    /// credentials are vended for the table and refreshed.
+    ///
+    /// deltalake registers a table's store in the querying session under the
+    /// scheme and authority (bucket) of its file URLs, and keeps the first
+    /// one registered: two tables of one bucket with stores of their own
+    /// would both be read through the first one's (whose credentials may
+    /// not reach the second). So the table is opened under an authority of
+    /// its own, `<random>.<bucket>`; messages name its real location.
     pub(crate) async fn try_open_in(
         url: &Url,
         store: Arc<dyn ObjectStore>,
         version: TableVersion,
     ) -> Result<Self> {
-        let builder = DeltaTableBuilder::from_url(url.clone())
-            .map_err(|err| classify(&redact(url), err))?
-            .with_storage_backend(store, url.clone());
-        Self::load(url, builder, version).await
+        let location = redact(url);
+        let mut own = url.clone();
+        let authority = format!(
+            "{}.{}",
+            uuid::Uuid::new_v4().simple(),
+            url.host_str().unwrap_or_default()
+        );
+        own.set_host(Some(&authority)).map_err(|err| {
+            Error::InvalidArgument(format!("cannot address '{location}' on its own: {err}"))
+        })?;
+        let builder = DeltaTableBuilder::from_url(own.clone())
+            .map_err(|err| classify(&location, err))?
+            .with_storage_backend(store, own);
+        Self::load(location, builder, version).await
     }
 
     async fn load(
-        url: &Url,
+        location: String,
         mut builder: DeltaTableBuilder,
         version: TableVersion,
     ) -> Result<Self> {
-        let location = redact(url);
         match version {
             TableVersion::Latest => {}
             TableVersion::Version(v) => builder = builder.with_version(v),

@@ -198,17 +198,21 @@ impl TableOperation {
 #[derive(Deserialize)]
 struct Page {
     #[serde(default)]
-    catalogs: Vec<Named>,
+    catalogs: Vec<Listed>,
     #[serde(default)]
-    schemas: Vec<Named>,
+    schemas: Vec<Listed>,
     #[serde(default)]
-    tables: Vec<Named>,
+    tables: Vec<Listed>,
     next_page_token: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Named {
-    name: String,
+/// One entry of a listing.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Listed {
+    /// The catalog's, schema's or table's name.
+    pub name: String,
+    /// A table's type (MANAGED, EXTERNAL, VIEW, ...), when given.
+    pub table_type: Option<String>,
 }
 
 impl UnityCatalogApi {
@@ -227,20 +231,25 @@ impl UnityCatalogApi {
 
     /// The names of every catalog.
     pub async fn catalog_names(&self) -> Result<Vec<String>> {
-        self.names("api/2.1/unity-catalog/catalogs", &[]).await
+        let listed = self.list("api/2.1/unity-catalog/catalogs", &[]).await?;
+        Ok(listed.into_iter().map(|entry| entry.name).collect())
     }
 
     /// The names of the schemas of `catalog`.
     pub async fn schema_names(&self, catalog: &str) -> Result<Vec<String>> {
-        self.names(
-            "api/2.1/unity-catalog/schemas",
-            &[("catalog_name", catalog)],
-        )
-        .await
+        let query = [("catalog_name", catalog)];
+        let listed = self.list("api/2.1/unity-catalog/schemas", &query).await?;
+        Ok(listed.into_iter().map(|entry| entry.name).collect())
     }
 
     /// The names of the tables (and views) of `catalog.schema`.
     pub async fn table_names(&self, catalog: &str, schema: &str) -> Result<Vec<String>> {
+        let tables = self.tables(catalog, schema).await?;
+        Ok(tables.into_iter().map(|entry| entry.name).collect())
+    }
+
+    /// The tables (and views) of `catalog.schema`, with their types.
+    pub async fn tables(&self, catalog: &str, schema: &str) -> Result<Vec<Listed>> {
         let query = [
             ("catalog_name", catalog),
             ("schema_name", schema),
@@ -248,7 +257,7 @@ impl UnityCatalogApi {
             ("omit_columns", "true"),
             ("omit_properties", "true"),
         ];
-        self.names("api/2.1/unity-catalog/tables", &query).await
+        self.list("api/2.1/unity-catalog/tables", &query).await
     }
 
     /// The description of `catalog.schema.table`; `None` if there is none.
@@ -297,8 +306,8 @@ impl UnityCatalogApi {
         Err(last.unwrap_or_else(|| Error::InvalidArgument("no credentials path".to_string())))
     }
 
-    /// The names of a paged listing, every page.
-    async fn names(&self, path: &str, query: &[(&str, &str)]) -> Result<Vec<String>> {
+    /// The entries of a paged listing, every page.
+    async fn list(&self, path: &str, query: &[(&str, &str)]) -> Result<Vec<Listed>> {
         let mut names = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -312,7 +321,7 @@ impl UnityCatalogApi {
                 .into_iter()
                 .chain(page.schemas)
                 .chain(page.tables);
-            names.extend(entries.map(|entry| entry.name));
+            names.extend(entries);
             match page.next_page_token.filter(|t| !t.is_empty()) {
                 Some(next) if token.as_ref() == Some(&next) => {
                     return Err(Error::Remote {

@@ -17,10 +17,11 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
+use datafusion::datasource::TableType;
 use datafusion::error::Result as DFResult;
 use parking_lot::Mutex;
 
-use super::api::{TableInfo, TableOperation, UnityCatalogApi};
+use super::api::{Listed, TableInfo, TableOperation, UnityCatalogApi};
 use super::credentials::{CredentialVendor, vended_store};
 use super::route::{Route, governed, not_readable};
 use super::{Compute, UnityCatalogOptions};
@@ -137,7 +138,7 @@ impl CatalogProvider for UnityCatalog {
                 source: Arc::clone(&self.source),
                 catalog: self.catalog.clone(),
                 schema: name.to_string(),
-                table_names: Cached::new(self.source.options.cache_ttl),
+                listing: Cached::new(self.source.options.cache_ttl),
                 tables: Mutex::new(HashMap::new()),
             })
         });
@@ -151,7 +152,7 @@ pub struct UnitySchema {
     source: Arc<UnitySource>,
     catalog: String,
     schema: String,
-    table_names: Cached<Vec<String>>,
+    listing: Cached<Vec<Listed>>,
     tables: Mutex<HashMap<String, Resolved>>,
 }
 
@@ -159,6 +160,15 @@ pub struct UnitySchema {
 type Resolved = (Instant, Arc<dyn TableProvider>);
 
 impl UnitySchema {
+    /// The schema's tables as listed (cached).
+    fn listed(&self) -> Vec<Listed> {
+        let api = self.source.api.clone();
+        let (catalog, schema) = (self.catalog.clone(), self.schema.clone());
+        self.listing
+            .get_or_list(async move { api.tables(&catalog, &schema).await })
+            .unwrap_or_default()
+    }
+
     fn cached(&self, name: &str) -> Option<Arc<dyn TableProvider>> {
         let tables = self.tables.lock();
         tables
@@ -184,9 +194,13 @@ impl UnitySchema {
                 error_class: Some(code),
                 message,
                 ..
-            }) if route == Route::Auto && VENDING_REFUSED.contains(&code.as_str()) => {
-                let reason = format!("Unity Catalog refused to vend its credentials ({message})");
-                self.compute_table(info, &reason)
+            }) if VENDING_REFUSED.contains(&code.as_str()) => {
+                let reason =
+                    format!("Unity Catalog refused to vend its credentials ({code}: {message})");
+                match route {
+                    Route::Direct => Err(self.not_direct(&info, &reason)),
+                    _ => self.compute_table(info, &reason),
+                }
             }
             direct => direct,
         }
@@ -248,11 +262,7 @@ impl UnitySchema {
 #[async_trait]
 impl SchemaProvider for UnitySchema {
     fn table_names(&self) -> Vec<String> {
-        let api = self.source.api.clone();
-        let (catalog, schema) = (self.catalog.clone(), self.schema.clone());
-        self.table_names
-            .get_or_list(async move { api.table_names(&catalog, &schema).await })
-            .unwrap_or_default()
+        self.listed().into_iter().map(|table| table.name).collect()
     }
 
     async fn table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
@@ -269,9 +279,22 @@ impl SchemaProvider for UnitySchema {
         Ok(Some(table))
     }
 
+    /// Answered from the listing, without resolving the table (for
+    /// `information_schema`, which asks for every table).
+    async fn table_type(&self, name: &str) -> DFResult<Option<TableType>> {
+        let listed = self.listed();
+        let Some(table) = listed.iter().find(|t| t.name.eq_ignore_ascii_case(name)) else {
+            return Ok(None);
+        };
+        Ok(Some(match table.table_type.as_deref() {
+            Some("VIEW" | "MATERIALIZED_VIEW") => TableType::View,
+            _ => TableType::Base,
+        }))
+    }
+
     fn table_exist(&self, name: &str) -> bool {
-        self.table_names()
+        self.listed()
             .iter()
-            .any(|table| table.eq_ignore_ascii_case(name))
+            .any(|table| table.name.eq_ignore_ascii_case(name))
     }
 }

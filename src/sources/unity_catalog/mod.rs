@@ -24,7 +24,9 @@ use crate::remote::RemoteEngine;
 use crate::sources::delta::StorageOptions;
 use crate::workspace::WorkspaceOptions;
 
-pub use api::{ColumnInfo, TableInfo, TableOperation, TemporaryCredentials, UnityCatalogApi};
+pub use api::{
+    ColumnInfo, Listed, TableInfo, TableOperation, TemporaryCredentials, UnityCatalogApi,
+};
 pub(crate) use catalog::UnitySource;
 pub use catalog::{UnityCatalog, UnitySchema};
 pub use route::Route;
