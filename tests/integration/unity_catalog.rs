@@ -274,7 +274,10 @@ async fn route_direct_never_reads_a_governed_table() {
     let _turn = turn().await;
     let ctx = session(true, Route::Direct).await;
     let err = error_of(&ctx, &format!("SELECT * FROM uc.{NS}.customers")).await;
-    assert!(err.contains("cannot be read from storage"), "{err}");
+    assert!(
+        err.contains("cannot be read from storage: it has a row filter"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -499,4 +502,17 @@ async fn four_kinds_of_source_join_in_one_query() {
         ),
         "{rows}"
     );
+}
+
+/// A server that serves temporary credentials only on one of the two paths
+/// (Unity Catalog OSS: 2.1, Databricks: 2.0) is found on either.
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_are_found_on_either_path() {
+    let _turn = turn().await;
+    for paths in ["oss", "databricks"] {
+        admin("settings", json!({ "uc_credential_paths": paths })).await;
+        let ctx = session(false, Route::Direct).await;
+        let rows = rows_of(&ctx, &format!("SELECT count(*) AS n FROM uc.{NS}.orders")).await;
+        assert!(rows.contains("| 4 |"), "{paths}: {rows}");
+    }
 }
