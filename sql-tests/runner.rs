@@ -20,6 +20,15 @@
 //! - for files under `databricks/`, both: catalog `dbx` (the warehouse) and
 //!   catalog `spark` (the Spark server it runs on, through Spark Connect),
 //!   with the same fixture tables; each file runs federated and unfederated.
+//! - for files under `unity_catalog/`, the same plus catalog `uc`: the
+//!   emulator's Unity Catalog (`spark_catalog`) with the warehouse `dbx` as
+//!   its compute, holding the tables of `unity_catalog/fixtures.json` in
+//!   namespace `lakefed_slt_uc` (created once per run) beside the Spark
+//!   fixtures. Each file runs three times: `route = "auto"` (Delta tables
+//!   read from storage; label `route-auto`) federated and unfederated, and
+//!   `route = "compute"` (every table through the warehouse; label
+//!   `route-compute`) federated, so each expected result holds whichever
+//!   way a table is read.
 //!
 //! `cargo test --test sqllogictests -- <filter>` runs the files whose path
 //! contains `<filter>`; `-- --complete <filter>` rewrites their expected
@@ -27,6 +36,7 @@
 
 mod fixtures;
 mod spark_fixtures;
+mod uc_fixtures;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,6 +49,7 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use lakefed::sources::databricks_sql::DatabricksSqlOptions;
 use lakefed::sources::delta::StorageOptions;
+use lakefed::sources::unity_catalog::{Route, UnityCatalogOptions};
 use lakefed::workspace::auth::AuthConfig;
 use lakefed::{Secret, SessionContextExt};
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Runner};
@@ -70,10 +81,11 @@ async fn main() -> Result<(), BoxError> {
         return Err("no .slt file matched".into());
     }
     // Each Spark suite runs once per Spark Connect server: Spark itself and Sail.
-    let servers = if files
-        .iter()
-        .any(|file| is_suite(file, "spark") || is_suite(file, "databricks"))
-    {
+    let servers = if files.iter().any(|file| {
+        ["spark", "databricks", "unity_catalog"]
+            .iter()
+            .any(|s| is_suite(file, s))
+    }) {
         spark_servers().await?
     } else {
         Vec::new()
@@ -86,15 +98,23 @@ async fn main() -> Result<(), BoxError> {
                     runs.push((file, Some(SparkRun::alone(server, federated))));
                 }
             }
-        } else if is_suite(file, "databricks") {
+        } else if is_suite(file, "databricks") || is_suite(file, "unity_catalog") {
             let [spark, .., warehouse] = servers.as_slice() else {
                 unreachable!("spark_servers lists Spark first and the warehouse last")
             };
-            for federated in [true, false] {
-                runs.push((
-                    file,
-                    Some(SparkRun::beside_spark(warehouse, spark, federated)),
-                ));
+            let modes: &[(Option<Route>, bool)] = if is_suite(file, "databricks") {
+                &[(None, true), (None, false)]
+            } else {
+                &[
+                    (Some(Route::Auto), true),
+                    (Some(Route::Auto), false),
+                    (Some(Route::Compute), true),
+                ]
+            };
+            for &(route, federated) in modes {
+                let mut run = SparkRun::beside_spark(warehouse, spark, federated);
+                run.unity_catalog = route;
+                runs.push((file, Some(run)));
             }
         } else {
             runs.push((file, None));
@@ -108,13 +128,17 @@ async fn main() -> Result<(), BoxError> {
         if complete
             && server.as_ref().is_some_and(|s| {
                 let first_server = s.server.label == SPARK_SERVERS[0].0 || s.spark.is_some();
-                !first_server || !s.federated
+                !first_server || !s.federated || s.unity_catalog == Some(Route::Compute)
             })
         {
             continue;
         }
         let name = match &server {
-            Some(run) => format!("{} [{}, {}]", file.display(), run.server.label, run.mode()),
+            Some(run) => {
+                let route = run.route().map(|r| format!(", {r}")).unwrap_or_default();
+                let (label, mode) = (run.server.label, run.mode());
+                format!("{} [{label}, {mode}{route}]", file.display())
+            }
             None => file.display().to_string(),
         };
         match run_file(file, &fixtures, &scratch, server.as_ref(), complete).await {
@@ -175,6 +199,9 @@ struct SparkRun<'a> {
     catalog: &'static str,
     /// A Spark Connect server also attached, as catalog `spark`.
     spark: Option<&'a SparkServer>,
+    /// The warehouse's Unity Catalog also attached, as catalog `uc`, with
+    /// this route.
+    unity_catalog: Option<Route>,
     federated: bool,
 }
 
@@ -185,6 +212,7 @@ impl<'a> SparkRun<'a> {
             server,
             catalog: "spark",
             spark: None,
+            unity_catalog: None,
             federated,
         }
     }
@@ -195,8 +223,17 @@ impl<'a> SparkRun<'a> {
             server: warehouse,
             catalog: "dbx",
             spark: Some(spark),
+            unity_catalog: None,
             federated,
         }
+    }
+
+    /// The run's route label for `skipif`/`onlyif`, for Unity Catalog runs.
+    fn route(&self) -> Option<&'static str> {
+        self.unity_catalog.map(|route| match route {
+            Route::Compute => "route-compute",
+            _ => "route-auto",
+        })
     }
 
     /// The run's label for `skipif`/`onlyif`.
@@ -243,10 +280,14 @@ async fn spark_servers() -> Result<Vec<SparkServer>, BoxError> {
             )
         })
     });
+    let host = host?;
+    uc_fixtures::create(&host)
+        .await
+        .map_err(|err| format!("Unity Catalog fixtures: {err}"))?;
     servers.push(SparkServer {
         label: "databricks",
         attach: Attach::DatabricksSql {
-            host: host?,
+            host,
             token: token?,
             warehouse_id: warehouse_id?,
         },
@@ -301,6 +342,46 @@ async fn attach(ctx: &SessionContext, catalog: &str, server: &SparkServer) -> Re
     Ok(())
 }
 
+/// Registers the Unity Catalog of the workspace `server` as catalog `uc`,
+/// answering governed tables on its warehouse, attached as `compute`.
+async fn attach_unity_catalog(
+    ctx: &SessionContext,
+    server: &SparkServer,
+    compute: &str,
+    route: Route,
+) -> Result<(), BoxError> {
+    let Attach::DatabricksSql { host, token, .. } = &server.attach else {
+        return Err("Unity Catalog runs need the workspace emulator".into());
+    };
+    let endpoint = std::env::var(uc_fixtures::S3_ENV).map_err(|_| {
+        format!(
+            "{} is not set: the Unity Catalog suites read the emulator's S3 server; \
+             scripts/test.sh sets it",
+            uc_fixtures::S3_ENV
+        )
+    })?;
+    let auth = AuthConfig {
+        host: Some(host.clone()),
+        token: Some(Secret::new(token)),
+        ..Default::default()
+    };
+    let options = UnityCatalogOptions {
+        catalog: Some("spark_catalog".to_string()),
+        compute: Some(compute.to_string()),
+        route,
+        storage: StorageOptions {
+            endpoint: Some(endpoint),
+            allow_http: Some(true),
+            force_path_style: Some(true),
+            region: Some("us-east-1".to_string()),
+            ..StorageOptions::default()
+        },
+        ..UnityCatalogOptions::default()
+    };
+    ctx.register_unity_catalog("uc", &auth, options).await?;
+    Ok(())
+}
+
 async fn run_file(
     file: &Path,
     fixtures: &Path,
@@ -313,6 +394,9 @@ async fn run_file(
         attach(&ctx, run.catalog, run.server).await?;
         if let Some(server) = run.spark {
             attach(&ctx, "spark", server).await?;
+        }
+        if let Some(route) = run.unity_catalog {
+            attach_unity_catalog(&ctx, run.server, run.catalog, route).await?;
         }
         ctx.sql(&format!("SET lakefed.federation = {}", run.federated))
             .await?;
@@ -331,6 +415,9 @@ async fn run_file(
     if let Some(run) = spark {
         runner.add_label(run.server.label);
         runner.add_label(run.mode());
+        if let Some(route) = run.route() {
+            runner.add_label(route);
+        }
     }
     runner.set_var(
         "FIXTURES".to_string(),
@@ -467,11 +554,17 @@ fn format_rows(batch: &RecordBatch) -> Result<Vec<Vec<String>>, DataFusionError>
 
 /// One output row per line of plan text, as DataFusion's own suites show plans.
 fn split_plan_lines(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    // Delta file names carry a UUID, new whenever a fixture is written.
+    static UUID: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+            .expect("a valid pattern")
+    });
     let mut out = Vec::new();
     for row in rows {
         if let [kind, plan] = row.as_slice() {
             for line in plan.lines() {
-                out.push(vec![kind.clone(), line.trim().to_string()]);
+                let line = UUID.replace_all(line.trim(), "<uuid>");
+                out.push(vec![kind.clone(), line.into_owned()]);
             }
         } else {
             out.push(row);
