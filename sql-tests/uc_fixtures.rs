@@ -10,9 +10,14 @@ pub const S3_ENV: &str = "LAKEFED_TEST_UC_S3_ENDPOINT";
 
 const FIXTURES: &str = include_str!("unity_catalog/fixtures.json");
 
-/// (Re)creates the fixture tables in the emulator at `host`.
+/// Resets the emulator at `host` to its default settings (earlier tests
+/// may have left faults pending) and (re)creates the fixture tables.
 pub async fn create(host: &str) -> Result<(), BoxError> {
     let http = reqwest::Client::new();
+    http.post(format!("{host}/emulator/reset"))
+        .send()
+        .await?
+        .error_for_status()?;
     let tables: Vec<serde_json::Value> = serde_json::from_str(FIXTURES)?;
     for table in tables {
         let full_name = table["full_name"]

@@ -261,6 +261,17 @@ impl SessionContextExt for SessionContext {
         auth: &AuthConfig,
         options: UnityCatalogOptions,
     ) -> Result<()> {
+        let storage = &options.storage;
+        if storage.access_key_id.is_some()
+            || storage.secret_access_key.is_some()
+            || storage.session_token.is_some()
+        {
+            return Err(Error::InvalidArgument(
+                "a Unity Catalog source reads storage with the credentials the catalog vends \
+                 for each table: remove the storage keys"
+                    .to_string(),
+            ));
+        }
         let compute = match &options.compute {
             Some(compute) => Some(compute_source(self, compute)?),
             None => None,
@@ -282,6 +293,15 @@ impl SessionContextExt for SessionContext {
             options,
             compute,
         });
+        if let Some((taken, _)) = catalogs
+            .iter()
+            .find(|(registered, _)| self.catalog(registered).is_some())
+        {
+            return Err(Error::InvalidArgument(format!(
+                "Unity Catalog catalog '{taken}' would replace the catalog of that name \
+                 already registered; set `catalog` to attach one catalog under the source's name"
+            )));
+        }
         for (registered, catalog) in catalogs {
             let catalog = UnityCatalog::new(Arc::clone(&source), &catalog);
             self.register_catalog(registered, Arc::new(catalog));

@@ -49,6 +49,8 @@ pub enum TableVersion {
 pub struct DeltaTableProvider {
     location: String,
     version: TableVersion,
+    /// Why the table takes no writes, if it does not.
+    read_only: Option<String>,
     table: tokio::sync::Mutex<DeltaTable>,
     current: RwLock<Arc<DeltaScanNext>>,
 }
@@ -89,19 +91,17 @@ impl DeltaTableProvider {
     /// one registered: two tables of one bucket with stores of their own
     /// would both be read through the first one's (whose credentials may
     /// not reach the second). So the table is opened under an authority of
-    /// its own, `<random>.<bucket>`; messages name its real location.
+    /// its own, `<key>.<bucket>`, where `key` (a DNS label) is the same
+    /// whenever the same store is meant; messages name its real location.
     pub(crate) async fn try_open_in(
         url: &Url,
         store: Arc<dyn ObjectStore>,
+        key: &str,
         version: TableVersion,
     ) -> Result<Self> {
         let location = redact(url);
         let mut own = url.clone();
-        let authority = format!(
-            "{}.{}",
-            uuid::Uuid::new_v4().simple(),
-            url.host_str().unwrap_or_default()
-        );
+        let authority = format!("{key}.{}", url.host_str().unwrap_or_default());
         own.set_host(Some(&authority)).map_err(|err| {
             Error::InvalidArgument(format!("cannot address '{location}' on its own: {err}"))
         })?;
@@ -144,9 +144,16 @@ impl DeltaTableProvider {
         Ok(Self {
             location,
             version,
+            read_only: None,
             table: tokio::sync::Mutex::new(table),
             current: RwLock::new(Arc::new(scan)),
         })
+    }
+
+    /// The table, refusing writes (`INSERT INTO`) with `reason`.
+    pub(crate) fn read_only(mut self, reason: impl Into<String>) -> Self {
+        self.read_only = Some(reason.into());
+        self
     }
 
     /// The table location, without credentials.
@@ -434,6 +441,12 @@ impl TableProvider for DeltaTableProvider {
         if self.version != TableVersion::Latest {
             return Err(DataFusionError::Plan(format!(
                 "cannot write to Delta table '{}': it is opened at a fixed version (time travel)",
+                self.location
+            )));
+        }
+        if let Some(reason) = &self.read_only {
+            return Err(DataFusionError::Plan(format!(
+                "cannot write to Delta table '{}': {reason}",
                 self.location
             )));
         }

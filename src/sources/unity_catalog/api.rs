@@ -6,7 +6,7 @@
 //! Only what the API reference promises is relied on: every field but a
 //! table's `name` may be missing, and unknown fields are ignored.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
@@ -20,11 +20,16 @@ use crate::secret::Secret;
 use crate::sources::databricks_sql::arrow_field;
 use crate::workspace::WorkspaceClient;
 
-/// Unity Catalog error codes meaning "no such catalog, schema or table".
-const NOT_FOUND: [&str; 5] = [
+/// Unity Catalog error codes meaning "no such catalog, schema or table":
+/// Databricks', Unity Catalog OSS's (before and since 0.5), and the bare
+/// status of a server that sends no code.
+const NOT_FOUND: [&str; 8] = [
     "TABLE_DOES_NOT_EXIST",
     "SCHEMA_DOES_NOT_EXIST",
     "CATALOG_DOES_NOT_EXIST",
+    "TABLE_NOT_FOUND",
+    "SCHEMA_NOT_FOUND",
+    "CATALOG_NOT_FOUND",
     "NOT_FOUND",
     "404",
 ];
@@ -66,7 +71,7 @@ pub struct TableInfo {
     /// DELTA, PARQUET, CSV, JSON, ...
     pub data_source_format: Option<String>,
     /// The columns, in any order (see `position`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub columns: Vec<ColumnInfo>,
     /// Where the table's files are (`s3://bucket/path`).
     pub storage_location: Option<String>,
@@ -75,14 +80,15 @@ pub struct TableInfo {
     /// A row filter (Databricks): rows are filtered for the reader.
     pub row_filter: Option<serde_json::Value>,
     /// Table properties (Delta table features among them).
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub properties: HashMap<String, String>,
 }
 
-/// A JSON `null` as an empty map, as for a missing field.
-fn null_as_empty<'de, D>(deserializer: D) -> std::result::Result<HashMap<String, String>, D::Error>
+/// A JSON `null` as the default value, as for a missing field.
+fn null_as_default<'de, D, T>(deserializer: D) -> std::result::Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
 {
     Ok(Option::deserialize(deserializer)?.unwrap_or_default())
 }
@@ -98,8 +104,6 @@ pub struct ColumnInfo {
     pub type_name: Option<String>,
     /// The column's place, from 0.
     pub position: Option<usize>,
-    /// Whether the column holds NULLs; unset means it may.
-    pub nullable: Option<bool>,
     /// A column mask (Databricks): values are masked for the reader.
     pub mask: Option<serde_json::Value>,
 }
@@ -118,6 +122,9 @@ impl TableInfo {
     }
 
     /// The table's columns as an Arrow schema, from their `type_text`.
+    /// Every column may hold NULLs, whatever `nullable` says: a column mask
+    /// may return NULL for a NOT NULL column, and DataFusion would answer
+    /// `masked IS NULL` as false without asking the engine.
     pub fn schema(&self) -> Result<SchemaRef> {
         let mut columns: Vec<&ColumnInfo> = self.columns.iter().collect();
         columns.sort_by_key(|column| column.position);
@@ -131,22 +138,19 @@ impl TableInfo {
                     .ok_or_else(|| {
                         Error::InvalidArgument(format!("column '{}' has no type", column.name))
                     })?;
-                arrow_field(&column.name, type_text, column.nullable.unwrap_or(true))
+                arrow_field(&column.name, type_text, true)
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Arc::new(Schema::new(fields)))
     }
 }
 
-/// What `POST /temporary-table-credentials` answers. `Debug` shows no secret.
+/// What `POST /temporary-table-credentials` answers (the AWS kind, the
+/// one lakefed uses so far). `Debug` shows no secret.
 #[derive(Debug, Deserialize)]
 pub struct TemporaryCredentials {
     /// AWS session credentials.
     pub aws_temp_credentials: Option<AwsTemporaryCredentials>,
-    /// An Azure user delegation SAS.
-    pub azure_user_delegation_sas: Option<AzureSas>,
-    /// A Google Cloud OAuth token.
-    pub gcp_oauth_token: Option<GcpToken>,
     /// When the credentials expire, in milliseconds since the epoch.
     pub expiration_time: Option<i64>,
 }
@@ -162,46 +166,14 @@ pub struct AwsTemporaryCredentials {
     pub session_token: Option<Secret>,
 }
 
-/// An Azure user delegation SAS token.
-#[derive(Debug, Deserialize)]
-pub struct AzureSas {
-    /// The SAS token (a URL query string).
-    pub sas_token: Secret,
-}
-
-/// A Google Cloud OAuth token.
-#[derive(Debug, Deserialize)]
-pub struct GcpToken {
-    /// The bearer token.
-    pub oauth_token: Secret,
-}
-
-/// What the vended credentials allow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TableOperation {
-    /// Reading.
-    Read,
-    /// Reading and writing.
-    ReadWrite,
-}
-
-impl TableOperation {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Read => "READ",
-            Self::ReadWrite => "READ_WRITE",
-        }
-    }
-}
-
 /// One page of a listing (of catalogs, schemas or tables).
 #[derive(Deserialize)]
 struct Page {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     catalogs: Vec<Listed>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     schemas: Vec<Listed>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     tables: Vec<Listed>,
     next_page_token: Option<String>,
 }
@@ -224,20 +196,21 @@ impl UnityCatalogApi {
         }
     }
 
-    /// The workspace client the requests go through.
-    pub fn workspace(&self) -> &WorkspaceClient {
-        &self.workspace
+    /// A key equal for clones of this client, different between clients.
+    pub fn identity_key(&self) -> String {
+        self.workspace.identity_key()
     }
 
     /// The names of every catalog.
     pub async fn catalog_names(&self) -> Result<Vec<String>> {
-        let listed = self.list("api/2.1/unity-catalog/catalogs", &[]).await?;
+        let query = [("max_results", "0")];
+        let listed = self.list("api/2.1/unity-catalog/catalogs", &query).await?;
         Ok(listed.into_iter().map(|entry| entry.name).collect())
     }
 
     /// The names of the schemas of `catalog`.
     pub async fn schema_names(&self, catalog: &str) -> Result<Vec<String>> {
-        let query = [("catalog_name", catalog)];
+        let query = [("catalog_name", catalog), ("max_results", "0")];
         let listed = self.list("api/2.1/unity-catalog/schemas", &query).await?;
         Ok(listed.into_iter().map(|entry| entry.name).collect())
     }
@@ -256,6 +229,7 @@ impl UnityCatalogApi {
             // Names only: columns are read when a query names a table.
             ("omit_columns", "true"),
             ("omit_properties", "true"),
+            ("max_results", "0"),
         ];
         self.list("api/2.1/unity-catalog/tables", &query).await
     }
@@ -273,43 +247,57 @@ impl UnityCatalogApi {
             .collect::<Vec<_>>()
             .join(".");
         let path = format!("api/2.1/unity-catalog/tables/{full_name}");
-        match self.workspace.get::<TableInfo>(&path, &[]).await {
+        // Unity Catalog OSS reports materialized views and streaming tables
+        // as MANAGED unless told not to; they are governed, never read
+        // from storage.
+        let query = [
+            ("read_streaming_table_as_managed", "false"),
+            ("read_materialized_view_as_managed", "false"),
+        ];
+        match self.workspace.get::<TableInfo>(&path, &query).await {
             Ok(info) => Ok(Some(info)),
             Err(err) if is_not_found(&err) => Ok(None),
             Err(err) => Err(err),
         }
     }
 
-    /// Temporary credentials for `operation` on the table `table_id`, from
-    /// the path the server serves (learned on the first answer).
+    /// Temporary credentials to read the table `table_id`, from the path
+    /// the server serves (learned on the first answer).
     pub async fn temporary_table_credentials(
         &self,
         table_id: &str,
-        operation: TableOperation,
     ) -> Result<TemporaryCredentials> {
-        let body = json!({"table_id": table_id, "operation": operation.as_str()});
+        let body = json!({"table_id": table_id, "operation": "READ"});
         let known = *self.credentials_path.lock();
         if let Some(path) = known {
             return self.workspace.post(path, &body).await;
         }
-        let mut last = None;
         for path in CREDENTIAL_PATHS {
             match self.workspace.post(path, &body).await {
                 Ok(credentials) => {
                     *self.credentials_path.lock() = Some(path);
                     return Ok(credentials);
                 }
-                Err(err) if is_missing_endpoint(&err) => last = Some(err),
+                Err(err) if is_missing_endpoint(&err) => continue,
                 Err(err) => return Err(err),
             }
         }
-        Err(last.unwrap_or_else(|| Error::InvalidArgument("no credentials path".to_string())))
+        Err(Error::Remote {
+            endpoint: self.workspace.host().to_string(),
+            error_class: Some("ENDPOINT_NOT_FOUND".to_string()),
+            sql_state: None,
+            message: format!(
+                "neither /{} nor /{} is served: is this a Unity Catalog server?",
+                CREDENTIAL_PATHS[0], CREDENTIAL_PATHS[1]
+            ),
+        })
     }
 
     /// The entries of a paged listing, every page.
     async fn list(&self, path: &str, query: &[(&str, &str)]) -> Result<Vec<Listed>> {
         let mut names = Vec::new();
         let mut token: Option<String> = None;
+        let mut seen = HashSet::new();
         loop {
             let mut page_query = query.to_vec();
             if let Some(token) = &token {
@@ -323,12 +311,12 @@ impl UnityCatalogApi {
                 .chain(page.tables);
             names.extend(entries);
             match page.next_page_token.filter(|t| !t.is_empty()) {
-                Some(next) if token.as_ref() == Some(&next) => {
+                Some(next) if !seen.insert(next.clone()) => {
                     return Err(Error::Remote {
                         endpoint: self.workspace.host().to_string(),
                         error_class: None,
                         sql_state: None,
-                        message: format!("{path} returned the same page token twice"),
+                        message: format!("{path} returned a page token it gave before"),
                     });
                 }
                 Some(next) => token = Some(next),

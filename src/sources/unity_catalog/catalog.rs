@@ -21,24 +21,14 @@ use datafusion::datasource::TableType;
 use datafusion::error::Result as DFResult;
 use parking_lot::Mutex;
 
-use super::api::{Listed, TableInfo, TableOperation, UnityCatalogApi};
-use super::credentials::{CredentialVendor, vended_store};
+use super::api::{Listed, TableInfo, UnityCatalogApi};
+use super::credentials::{CredentialVendor, s3_store};
 use super::route::{Route, governed, not_readable};
 use super::{Compute, UnityCatalogOptions};
 use crate::error::{Error, Result};
 use crate::remote::{RemoteTable, RemoteTableName};
 use crate::runtime::block_on_io;
 use crate::sources::delta::{DeltaTableProvider, TableVersion, parse_location};
-
-/// Error codes with which Unity Catalog refuses to vend credentials for a
-/// table that compute can still answer.
-const VENDING_REFUSED: [&str; 5] = [
-    "PERMISSION_DENIED",
-    "FEATURE_DISABLED",
-    "NOT_IMPLEMENTED",
-    "403",
-    "501",
-];
 
 /// What every catalog of one Unity Catalog source shares.
 pub(crate) struct UnitySource {
@@ -84,6 +74,16 @@ impl<T: Clone> Cached<T> {
 
     fn put(&self, value: T) {
         *self.value.lock() = Some((Instant::now(), value));
+    }
+
+    /// The cached value, or the one `lookup` finds (cached if found).
+    async fn get_or_fetch(&self, lookup: impl Future<Output = Result<T>>) -> Result<T> {
+        if let Some(value) = self.get() {
+            return Ok(value);
+        }
+        let value = lookup.await?;
+        self.put(value.clone());
+        Ok(value)
     }
 
     /// The cached value, or the one `lookup` finds (cached if found). The
@@ -160,13 +160,20 @@ pub struct UnitySchema {
 type Resolved = (Instant, Arc<dyn TableProvider>);
 
 impl UnitySchema {
-    /// The schema's tables as listed (cached).
+    /// The schema's tables as listed (cached), for DataFusion's
+    /// synchronous questions.
     fn listed(&self) -> Vec<Listed> {
         let api = self.source.api.clone();
         let (catalog, schema) = (self.catalog.clone(), self.schema.clone());
         self.listing
             .get_or_list(async move { api.tables(&catalog, &schema).await })
             .unwrap_or_default()
+    }
+
+    /// The schema's tables as listed (cached).
+    async fn listed_async(&self) -> Result<Vec<Listed>> {
+        let lookup = self.source.api.tables(&self.catalog, &self.schema);
+        self.listing.get_or_fetch(lookup).await
     }
 
     fn cached(&self, name: &str) -> Option<Arc<dyn TableProvider>> {
@@ -181,49 +188,72 @@ impl UnitySchema {
     async fn resolve(&self, info: TableInfo) -> Result<Arc<dyn TableProvider>> {
         let route = self.source.options.route;
         if route == Route::Compute {
-            return self.compute_table(info, "the source's route is \"compute\"");
+            return self
+                .compute_table(info, "the source's route is \"compute\"")
+                .await;
         }
-        if let Some(reason) = governed(&info).or_else(|| not_readable(&info)) {
-            return match route {
-                Route::Direct => Err(self.not_direct(&info, &reason)),
-                _ => self.compute_table(info, &reason),
-            };
-        }
-        match self.direct_table(&info).await {
-            Err(Error::Remote {
-                error_class: Some(code),
-                message,
-                ..
-            }) if VENDING_REFUSED.contains(&code.as_str()) => {
-                let reason =
-                    format!("Unity Catalog refused to vend its credentials ({code}: {message})");
-                match route {
-                    Route::Direct => Err(self.not_direct(&info, &reason)),
-                    _ => self.compute_table(info, &reason),
-                }
-            }
-            direct => direct,
+        let reason = match governed(&info).or_else(|| not_readable(&info)) {
+            Some(reason) => reason,
+            None => match self.direct_table(&info).await? {
+                Direct::Table(table) => return Ok(table),
+                Direct::Refused(reason) => reason,
+            },
+        };
+        match route {
+            Route::Direct => Err(self.not_direct(&info, &reason)),
+            _ => self.compute_table(info, &reason).await,
         }
     }
 
-    /// The Delta table read straight from storage with vended credentials.
-    async fn direct_table(&self, info: &TableInfo) -> Result<Arc<dyn TableProvider>> {
+    /// The Delta table read straight from storage with vended credentials,
+    /// or why Unity Catalog did not vend them.
+    async fn direct_table(&self, info: &TableInfo) -> Result<Direct> {
         let location = info.storage_location.as_deref().unwrap_or_default();
+        let table_id = info.table_id.as_deref().unwrap_or_default();
         let url = parse_location(location)?;
-        let vendor = CredentialVendor::new(
+        let full_name = self.full_name(&info.name);
+        let vendor = Arc::new(CredentialVendor::new(
             self.source.api.clone(),
-            info.table_id.as_deref().unwrap_or_default(),
-            &self.full_name(&info.name),
-            TableOperation::Read,
-        );
-        let store = vended_store(&url, &self.source.options.storage, Arc::new(vendor)).await?;
-        let table = DeltaTableProvider::try_open_in(&url, store, TableVersion::Latest).await?;
-        Ok(Arc::new(table))
+            table_id,
+            &full_name,
+        ));
+        // Asked now, so that a refusal routes the table instead of failing
+        // its scan. Only a bad token is an error: compute may still answer
+        // whatever else kept the catalog from vending.
+        let credentials = match vendor.credentials().await {
+            Ok(credentials) => credentials,
+            Err(err) if is_unauthenticated(&err) => return Err(err),
+            Err(err) => {
+                let code = match &err {
+                    Error::Remote {
+                        error_class: Some(code),
+                        ..
+                    } => format!(" ({code})"),
+                    _ => String::new(),
+                };
+                let reason = format!("Unity Catalog did not vend its credentials{code}: {err}");
+                return Ok(Direct::Refused(reason));
+            }
+        };
+        if credentials.aws_temp_credentials.is_none() {
+            return Ok(Direct::Refused(
+                "Unity Catalog vended credentials of a kind lakefed does not use yet (only AWS)"
+                    .to_string(),
+            ));
+        }
+        let store = s3_store(&url, &self.source.options.storage, vendor)?;
+        let key = store_key(&self.source.api.identity_key(), table_id);
+        let table = DeltaTableProvider::try_open_in(&url, store, &key, TableVersion::Latest)
+            .await?
+            .read_only(format!(
+                "it is Unity Catalog table {full_name}, which lakefed does not write to yet"
+            ));
+        Ok(Direct::Table(Arc::new(table)))
     }
 
     /// The table as the compute source answers it, under its Unity Catalog
     /// name; `reason` says why it is not read from storage.
-    fn compute_table(&self, info: TableInfo, reason: &str) -> Result<Arc<dyn TableProvider>> {
+    async fn compute_table(&self, info: TableInfo, reason: &str) -> Result<Arc<dyn TableProvider>> {
         let Some(compute) = &self.source.compute else {
             return Err(Error::InvalidArgument(format!(
                 "Unity Catalog table {} must be answered by a compute source ({reason}), and \
@@ -234,21 +264,27 @@ impl UnitySchema {
                 source = self.source.name,
             )));
         };
-        let schema = info.schema()?;
         let name = RemoteTableName {
             catalog: Some(self.catalog.clone()),
             namespace: self.schema.clone(),
-            table: info.name,
+            table: info.name.clone(),
         };
         let label = format!("{} via {}", self.source.name, compute.source);
-        let table = RemoteTable::new(Arc::clone(&compute.engine), &label, name, schema)?;
+        let engine = Arc::clone(&compute.engine);
+        let table = if info.columns.is_empty() {
+            // No columns given: the engine describes the table.
+            RemoteTable::try_new(engine, &label, name).await?
+        } else {
+            RemoteTable::new(engine, &label, name, info.schema()?)?
+        };
         Ok(Arc::new(table))
     }
 
     fn not_direct(&self, info: &TableInfo, reason: &str) -> Error {
         Error::InvalidArgument(format!(
             "Unity Catalog table {} cannot be read from storage: {reason}; source '{}' has \
-             route = \"direct\" (use \"auto\" to have its compute source answer such tables)",
+             route = \"direct\" (use \"auto\" with `compute = \"<name of a databricks_sql or \
+             spark_connect source>\"` to have compute answer such tables)",
             self.full_name(&info.name),
             self.source.name,
         ))
@@ -257,6 +293,27 @@ impl UnitySchema {
     fn full_name(&self, table: &str) -> String {
         format!("{}.{}.{table}", self.catalog, self.schema)
     }
+}
+
+/// How a table is read from storage, or why it is not.
+enum Direct {
+    Table(Arc<dyn TableProvider>),
+    Refused(String),
+}
+
+/// Whether `err` says the catalog did not accept the source's token.
+fn is_unauthenticated(err: &Error) -> bool {
+    matches!(err, Error::Remote { error_class: Some(code), .. }
+        if code == "UNAUTHENTICATED" || code == "401")
+}
+
+/// A DNS label naming the store of table `table_id` as read by the client
+/// `identity`: the same table resolved again reuses its store.
+fn store_key(identity: &str, table_id: &str) -> String {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    (identity, table_id).hash(&mut hasher);
+    format!("t{:016x}", hasher.finish())
 }
 
 #[async_trait]
@@ -282,12 +339,12 @@ impl SchemaProvider for UnitySchema {
     /// Answered from the listing, without resolving the table (for
     /// `information_schema`, which asks for every table).
     async fn table_type(&self, name: &str) -> DFResult<Option<TableType>> {
-        let listed = self.listed();
+        let listed = self.listed_async().await?;
         let Some(table) = listed.iter().find(|t| t.name.eq_ignore_ascii_case(name)) else {
             return Ok(None);
         };
         Ok(Some(match table.table_type.as_deref() {
-            Some("VIEW" | "MATERIALIZED_VIEW") => TableType::View,
+            Some("VIEW" | "MATERIALIZED_VIEW" | "METRIC_VIEW") => TableType::View,
             _ => TableType::Base,
         }))
     }

@@ -17,26 +17,28 @@ use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, AwsCredential};
 use object_store::{CredentialProvider, ObjectStore};
 use url::Url;
 
-use super::api::{TableOperation, TemporaryCredentials, UnityCatalogApi};
+use super::api::{TemporaryCredentials, UnityCatalogApi};
 use crate::error::{Error, Result};
 use crate::sources::delta::StorageOptions;
 
 /// Credentials are asked for again when less than this share of their
 /// lifetime is left...
 const REFRESH_SHARE: u32 = 4;
-/// ...or less than this, whichever comes first.
+/// ...or less than this, whichever comes first...
 const REFRESH_AHEAD: Duration = Duration::from_secs(300);
+/// ...but not more often than this (a server clock behind ours, or
+/// credentials vended about to expire, must not make every request ask).
+const MIN_REUSE: Duration = Duration::from_secs(1);
 /// How long credentials without an `expiration_time` are used.
 const UNDATED_LIFETIME: Duration = Duration::from_secs(900);
 
-/// The temporary credentials of one table, vended when first needed and
-/// again shortly before they expire.
+/// The temporary read credentials of one table, vended when first needed
+/// and again shortly before they expire.
 #[derive(Debug)]
 pub(crate) struct CredentialVendor {
     api: UnityCatalogApi,
     table_id: String,
     full_name: String,
-    operation: TableOperation,
     current: tokio::sync::Mutex<Option<Vended>>,
 }
 
@@ -47,24 +49,19 @@ struct Vended {
 }
 
 impl CredentialVendor {
-    /// The vendor of credentials for `operation` on the table `table_id`
-    /// (`full_name` names it in errors).
-    pub(crate) fn new(
-        api: UnityCatalogApi,
-        table_id: &str,
-        full_name: &str,
-        operation: TableOperation,
-    ) -> Self {
+    /// The vendor of credentials for the table `table_id` (`full_name`
+    /// names it in errors).
+    pub(crate) fn new(api: UnityCatalogApi, table_id: &str, full_name: &str) -> Self {
         Self {
             api,
             table_id: table_id.to_string(),
             full_name: full_name.to_string(),
-            operation,
             current: tokio::sync::Mutex::new(None),
         }
     }
 
     /// Credentials valid for a while yet: the cached ones, or new ones.
+    /// One caller at a time asks the catalog; the others wait for its answer.
     pub(crate) async fn credentials(&self) -> Result<Arc<TemporaryCredentials>> {
         let mut current = self.current.lock().await;
         if let Some(vended) = current.as_ref()
@@ -74,8 +71,9 @@ impl CredentialVendor {
         }
         let credentials = self
             .api
-            .temporary_table_credentials(&self.table_id, self.operation)
-            .await?;
+            .temporary_table_credentials(&self.table_id)
+            .await
+            .map_err(|err| self.about_table(err))?;
         let lifetime = match credentials.expiration_time {
             Some(expires_ms) => {
                 let left_ms = expires_ms.saturating_sub(Utc::now().timestamp_millis());
@@ -84,17 +82,34 @@ impl CredentialVendor {
             None => UNDATED_LIFETIME,
         };
         let ahead = (lifetime / REFRESH_SHARE).min(REFRESH_AHEAD);
+        let reuse = lifetime.saturating_sub(ahead).max(MIN_REUSE);
         let credentials = Arc::new(credentials);
         *current = Some(Vended {
             credentials: Arc::clone(&credentials),
-            refresh_at: Instant::now() + lifetime.saturating_sub(ahead),
+            refresh_at: Instant::now() + reuse,
         });
         Ok(credentials)
     }
 
-    /// The table, for messages.
-    pub(crate) fn full_name(&self) -> &str {
-        &self.full_name
+    /// `err`, saying it came from asking credentials for this table.
+    fn about_table(&self, err: Error) -> Error {
+        match err {
+            Error::Remote {
+                endpoint,
+                error_class,
+                sql_state,
+                message,
+            } => Error::Remote {
+                endpoint,
+                error_class,
+                sql_state,
+                message: format!(
+                    "temporary credentials for table {} (table_id {}): {message}",
+                    self.full_name, self.table_id
+                ),
+            },
+            other => other,
+        }
     }
 }
 
@@ -111,7 +126,7 @@ impl CredentialProvider for VendedAwsCredentials {
         let aws = vended.aws_temp_credentials.as_ref().ok_or_else(|| {
             store_error(Error::InvalidArgument(format!(
                 "Unity Catalog vended no AWS credentials for table {}",
-                self.0.full_name()
+                self.0.full_name
             )))
         })?;
         Ok(Arc::new(AwsCredential {
@@ -129,43 +144,17 @@ fn store_error(err: Error) -> object_store::Error {
     }
 }
 
-/// The object store holding `location` (its bucket as the root), reached
-/// with the storage settings `storage`, the `AWS_*` environment variables
-/// and `vendor`'s credentials.
-pub(crate) async fn vended_store(
-    location: &Url,
-    storage: &StorageOptions,
-    vendor: Arc<CredentialVendor>,
-) -> Result<Arc<dyn ObjectStore>> {
-    // Asked now, so a refusal is an error of the lookup, not of the scan.
-    let credentials = vendor.credentials().await?;
-    match location.scheme() {
-        "s3" | "s3a" if credentials.aws_temp_credentials.is_some() => {
-            s3_store(location, storage, vendor)
-        }
-        scheme => Err(Error::InvalidArgument(format!(
-            "table {} is stored at a {scheme}:// location; lakefed reads Unity Catalog tables \
-             directly only from S3 with vended AWS credentials",
-            vendor.full_name()
-        ))),
-    }
-}
-
-fn s3_store(
+/// The S3 store holding `location` (its bucket as the root), reached with
+/// the storage settings `storage`, the `AWS_*` environment variables and
+/// `vendor`'s credentials.
+pub(crate) fn s3_store(
     location: &Url,
     storage: &StorageOptions,
     vendor: Arc<CredentialVendor>,
 ) -> Result<Arc<dyn ObjectStore>> {
     let mut builder = AmazonS3Builder::from_env().with_url(location.as_str());
     for (key, value) in storage.to_map() {
-        if let Ok(key) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>()
-            && !matches!(
-                key,
-                AmazonS3ConfigKey::AccessKeyId
-                    | AmazonS3ConfigKey::SecretAccessKey
-                    | AmazonS3ConfigKey::Token
-            )
-        {
+        if let Ok(key) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
             builder = builder.with_config(key, value);
         }
     }

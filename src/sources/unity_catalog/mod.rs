@@ -25,7 +25,7 @@ use crate::sources::delta::StorageOptions;
 use crate::workspace::WorkspaceOptions;
 
 pub use api::{
-    ColumnInfo, Listed, TableInfo, TableOperation, TemporaryCredentials, UnityCatalogApi,
+    AwsTemporaryCredentials, ColumnInfo, Listed, TableInfo, TemporaryCredentials, UnityCatalogApi,
 };
 pub(crate) use catalog::UnitySource;
 pub use catalog::{UnityCatalog, UnitySchema};

@@ -52,8 +52,15 @@ pub(crate) fn not_readable(info: &TableInfo) -> Option<String> {
             other => format!("its format is {other}; lakefed reads only Delta tables from storage"),
         });
     }
-    if info.storage_location.as_deref().unwrap_or("").is_empty() {
+    let location = info.storage_location.as_deref().unwrap_or("");
+    if location.is_empty() {
         return Some("Unity Catalog gives no storage location".to_string());
+    }
+    if !(location.starts_with("s3://") || location.starts_with("s3a://")) {
+        return Some(format!(
+            "it is stored at {location}; lakefed reads tables from storage with vended \
+             credentials only on S3 so far"
+        ));
     }
     if info.table_id.as_deref().unwrap_or("").is_empty() {
         return Some("Unity Catalog gives no table id to vend credentials for".to_string());
@@ -121,5 +128,8 @@ mod tests {
             "supported".to_string(),
         );
         assert!(not_readable(&managed).unwrap().contains("catalog-managed"));
+        let mut azure = table("EXTERNAL");
+        azure.storage_location = Some("abfss://c@a.dfs.core.windows.net/t".to_string());
+        assert!(not_readable(&azure).unwrap().contains("only on S3"));
     }
 }
