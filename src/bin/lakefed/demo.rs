@@ -3,7 +3,11 @@
 //! customers table, in a Spark Connect server when one is given (else in
 //! Delta too), runs a query that joins and aggregates them, and shows what
 //! each scan received: the SQL sent to Spark, the filters and files of each
-//! Delta scan.
+//! Delta scan. Given a Databricks workspace too (`scripts/demo.sh` starts
+//! the local workspace emulator and creates its sample tables), it joins all
+//! four kinds of source: local Delta, Spark Connect, a Unity Catalog Delta
+//! table read from storage with vended credentials, and a governed Unity
+//! Catalog table (row filter, column mask) answered by the SQL warehouse.
 
 use std::any::Any;
 use std::path::PathBuf;
@@ -16,8 +20,11 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::physical_plan::{ExecutionPlan, displayable};
 use lakefed::SessionContextExt;
 use lakefed::remote::RemoteScanExec;
+use lakefed::sources::databricks_sql::DatabricksSqlOptions;
 use lakefed::sources::delta::{SaveMode, StorageOptions, write_batches};
 use lakefed::sources::spark_connect::SparkConnectClient;
+use lakefed::sources::unity_catalog::UnityCatalogOptions;
+use lakefed::workspace::auth::AuthConfig;
 
 use crate::output::{Format, run_query};
 
@@ -38,10 +45,36 @@ ORDER BY revenue DESC";
 /// The Spark namespace holding the demo's customers table.
 const SPARK_NAMESPACE: &str = "lakefed_demo";
 
+/// The demo query over four kinds of source: Unity Catalog tables
+/// `countries` (Delta, read from storage) and `targets` (governed: the
+/// warehouse filters its rows and masks its `owner` column).
+const LAKEHOUSE_QUERY: &str = "\
+SELECT k.name AS country, k.region, count(*) AS orders, sum(o.amount) AS revenue, t.target, t.owner
+FROM demo.orders o
+JOIN spark.lakefed_demo.customers c ON o.customer_id = c.customer_id
+JOIN uc.lakefed_demo_uc.countries k ON k.code = c.country
+JOIN uc.lakefed_demo_uc.targets t ON t.country = c.country
+WHERE o.status = 'shipped'
+GROUP BY k.name, k.region, t.target, t.owner
+ORDER BY revenue DESC";
+
+/// A Databricks workspace for the four-source query: its URL (the token
+/// comes from `DATABRICKS_TOKEN`, as for the Databricks SDKs), its SQL
+/// warehouse, and the S3 endpoint of its Unity Catalog tables.
+pub struct Workspace {
+    /// The workspace URL.
+    pub url: String,
+    /// The SQL warehouse id.
+    pub warehouse: String,
+    /// The S3 endpoint the catalog's tables live on.
+    pub storage_endpoint: String,
+}
+
 /// Creates the sample tables (once) and runs the demo query.
 pub async fn run(
     dir: Option<PathBuf>,
     spark: Option<&str>,
+    workspace: Option<&Workspace>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let dir = dir.unwrap_or_else(|| std::env::temp_dir().join("lakefed-demo"));
     let root = dir.to_string_lossy().into_owned();
@@ -80,7 +113,58 @@ pub async fn run(
     let plan = ctx.sql(&query).await?.create_physical_plan().await?;
     datafusion::physical_plan::collect(Arc::clone(&plan), ctx.task_ctx()).await?;
     print_scans(&plan);
+    if let Some(workspace) = workspace {
+        if spark.is_none() {
+            return Err("the four-source query needs --spark as well".into());
+        }
+        run_lakehouse_query(&ctx, workspace).await?;
+    }
     println!("\nFull plan with metrics: lakefed explain --analyze \"<query>\"");
+    Ok(())
+}
+
+/// Attaches the workspace's warehouse as `dbx` and its Unity Catalog as
+/// `uc` (governed tables answered by `dbx`), then runs the query over all
+/// four kinds of source.
+async fn run_lakehouse_query(
+    ctx: &datafusion::prelude::SessionContext,
+    workspace: &Workspace,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let auth = AuthConfig {
+        host: Some(workspace.url.clone()),
+        ..AuthConfig::default()
+    };
+    let mut warehouse = DatabricksSqlOptions::new(&workspace.warehouse);
+    warehouse.catalog = Some("spark_catalog".to_string());
+    ctx.register_databricks_sql("dbx", &auth, warehouse).await?;
+    let options = UnityCatalogOptions {
+        catalog: Some("spark_catalog".to_string()),
+        compute: Some("dbx".to_string()),
+        storage: StorageOptions {
+            endpoint: Some(workspace.storage_endpoint.clone()),
+            allow_http: Some(workspace.storage_endpoint.starts_with("http://")),
+            force_path_style: Some(true),
+            ..StorageOptions::default()
+        },
+        ..UnityCatalogOptions::default()
+    };
+    ctx.register_unity_catalog("uc", &auth, options).await?;
+    println!(
+        "\nUnity Catalog of {url} as `uc`, its SQL warehouse as `dbx`:\n  \
+         uc.lakefed_demo_uc.countries: a Delta table, read from storage with vended credentials\n  \
+         uc.lakefed_demo_uc.targets: row filter and column mask, answered by the warehouse\n",
+        url = workspace.url
+    );
+    println!("{LAKEHOUSE_QUERY};\n");
+    run_query(ctx.sql(LAKEHOUSE_QUERY).await?, Format::Table, None).await?;
+    println!("\nWhat each scan received and read:");
+    let plan = ctx
+        .sql(LAKEHOUSE_QUERY)
+        .await?
+        .create_physical_plan()
+        .await?;
+    datafusion::physical_plan::collect(Arc::clone(&plan), ctx.task_ctx()).await?;
+    print_scans(&plan);
     Ok(())
 }
 
@@ -96,7 +180,9 @@ fn print_scans(plan: &Arc<dyn ExecutionPlan>) {
     let any: &dyn Any = plan.as_ref();
     if let Some(scan) = any.downcast_ref::<RemoteScanExec>() {
         println!(
-            "  Spark: rows received: {}, Arrow bytes: {}, first batch after {:.1} ms\n    sql: {}",
+            "  {} ({}): rows received: {}, Arrow bytes: {}, first batch after {:.1} ms\n    sql: {}",
+            scan.source(),
+            scan.engine(),
             plan.metrics().and_then(|m| m.output_rows()).unwrap_or(0),
             metric(plan, "bytes_received"),
             metric(plan, "time_to_first_batch") as f64 / 1e6,

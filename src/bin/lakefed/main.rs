@@ -58,6 +58,19 @@ enum Command {
         /// table; without it, customers is a Delta table too.
         #[arg(long)]
         spark: Option<String>,
+        /// A Databricks workspace (URL; token from DATABRICKS_TOKEN) whose
+        /// Unity Catalog holds `lakefed_demo_uc.countries` and `.targets`
+        /// (scripts/demo.sh creates them in the local workspace emulator):
+        /// adds a query over all four kinds of source.
+        #[arg(long, requires_all = ["warehouse", "uc_storage_endpoint", "spark"])]
+        workspace: Option<String>,
+        /// The workspace's SQL warehouse id.
+        #[arg(long)]
+        warehouse: Option<String>,
+        /// The S3 endpoint of the Unity Catalog tables (vended credentials
+        /// name none).
+        #[arg(long)]
+        uc_storage_endpoint: Option<String>,
     },
 }
 
@@ -88,8 +101,22 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let config = cli.config.as_deref();
     match cli.command {
-        Command::Demo { dir, spark } => {
-            demo::run(dir, spark.as_deref()).await?;
+        Command::Demo {
+            dir,
+            spark,
+            workspace,
+            warehouse,
+            uc_storage_endpoint,
+        } => {
+            let workspace = match (workspace, warehouse, uc_storage_endpoint) {
+                (Some(url), Some(warehouse), Some(storage_endpoint)) => Some(demo::Workspace {
+                    url,
+                    warehouse,
+                    storage_endpoint,
+                }),
+                _ => None,
+            };
+            demo::run(dir, spark.as_deref(), workspace.as_ref()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sql {
