@@ -30,6 +30,7 @@ pub mod semantics;
 pub mod sources;
 pub mod workspace;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -54,25 +55,42 @@ use sources::unity_catalog::{
 use workspace::WorkspaceClient;
 use workspace::auth::AuthConfig;
 
-/// The engine of the registered catalog `name`, which must be a
-/// `databricks_sql` or `spark_connect` source.
+/// The remote engines of a session's Spark Connect and Databricks SQL
+/// sources, by source name: the compute a Unity Catalog source may name.
+/// Kept in the session's config, not looked up in its catalogs, which
+/// DataFusion may wrap (`enable_url_table`).
+#[derive(Default)]
+struct ComputeEngines(parking_lot::Mutex<HashMap<String, Arc<dyn remote::RemoteEngine>>>);
+
+/// Records `engine` as the compute of source `name` in `ctx`.
+fn remember_engine(ctx: &SessionContext, name: &str, engine: Arc<dyn remote::RemoteEngine>) {
+    let state = ctx.state_ref();
+    let mut state = state.write();
+    let engines = match state.config().get_extension::<ComputeEngines>() {
+        Some(engines) => engines,
+        None => {
+            let engines = Arc::new(ComputeEngines::default());
+            state.config_mut().set_extension(Arc::clone(&engines));
+            engines
+        }
+    };
+    engines.0.lock().insert(name.to_string(), engine);
+}
+
+/// The compute source `name`: a `databricks_sql` or `spark_connect` source
+/// registered in `ctx` before.
 fn compute_source(ctx: &SessionContext, name: &str) -> Result<Compute> {
-    let catalog = ctx.catalog(name).ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "compute source '{name}' is not registered (register it before the Unity Catalog source)"
-        ))
-    })?;
-    let catalog: &dyn std::any::Any = catalog.as_ref();
-    let engine: Arc<dyn remote::RemoteEngine> =
-        if let Some(databricks) = catalog.downcast_ref::<DatabricksCatalog>() {
-            Arc::new(databricks.client().clone())
-        } else if let Some(spark) = catalog.downcast_ref::<SparkCatalog>() {
-            Arc::new(spark.client().clone())
-        } else {
-            return Err(Error::InvalidArgument(format!(
-                "compute source '{name}' is neither a databricks_sql nor a spark_connect source"
-            )));
-        };
+    let engine = ctx
+        .state()
+        .config()
+        .get_extension::<ComputeEngines>()
+        .and_then(|engines| engines.0.lock().get(name).cloned())
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "compute source '{name}' is not a registered databricks_sql or spark_connect \
+                 source (register it before the Unity Catalog source)"
+            ))
+        })?;
     Ok(Compute {
         source: name.to_string(),
         engine,
@@ -229,6 +247,7 @@ impl SessionContextExt for SessionContext {
         options: SparkConnectOptions,
     ) -> Result<()> {
         let client = SparkConnectClient::new(connection, options.client)?;
+        remember_engine(self, name, Arc::new(client.clone()));
         let catalog = SparkCatalog::new(client, name, options.catalog);
         self.register_catalog(name, Arc::new(catalog));
         federation::enable_federation(self);
@@ -248,6 +267,7 @@ impl SessionContextExt for SessionContext {
             Some(catalog) => catalog.clone(),
             None => client.current_catalog().await?,
         };
+        remember_engine(self, name, Arc::new(client.clone()));
         let catalog = DatabricksCatalog::new(client, name, &catalog);
         self.register_catalog(name, Arc::new(catalog));
         federation::enable_federation(self);

@@ -563,3 +563,28 @@ async fn storage_keys_and_catalog_clashes_are_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("would replace"), "{err}");
 }
+
+/// As the CLI attaches it: from `lakefed.toml`, in a session with URL
+/// tables on (which wraps every catalog DataFusion hands out).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_file_attaches_the_catalog_and_its_compute() {
+    let _turn = turn().await;
+    fixtures().await;
+    let toml = format!(
+        "[sources.uc]\nkind = \"unity_catalog\"\nurl = \"{host}\"\ncatalog = \"spark_catalog\"\n\
+         compute = \"dbx\"\ntoken_env = \"LAKEFED_TEST_WORKSPACE_TOKEN\"\n\
+         [sources.uc.storage]\nendpoint = \"{s3}\"\nallow_http = true\nforce_path_style = true\n\
+         [sources.dbx]\nkind = \"databricks_sql\"\nhost = \"{host}\"\nwarehouse_id = \"{warehouse}\"\n\
+         catalog = \"spark_catalog\"\ntoken_env = \"LAKEFED_TEST_WORKSPACE_TOKEN\"\n",
+        host = host(),
+        s3 = uc_s3_endpoint(),
+        warehouse = options().warehouse_id,
+    );
+    let config = lakefed::Config::from_toml(&toml, std::path::Path::new("lakefed.toml")).unwrap();
+    let ctx = lakefed::new_session_context().enable_url_table();
+    ctx.register_config(&config).await.unwrap();
+    let governed = format!("SELECT count(*) AS n FROM uc.{NS}.customers WHERE email = '***'");
+    assert!(rows_of(&ctx, &governed).await.contains("| 2 |"));
+    let direct = format!("SELECT count(*) AS n FROM uc.{NS}.orders");
+    assert!(rows_of(&ctx, &direct).await.contains("| 4 |"));
+}

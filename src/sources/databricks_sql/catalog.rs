@@ -97,11 +97,6 @@ impl DatabricksCatalog {
         }
     }
 
-    /// The client, to run statements on the same warehouse.
-    pub fn client(&self) -> &DatabricksSqlClient {
-        &self.client
-    }
-
     fn listing(&self) -> impl Future<Output = Result<Vec<String>>> + Send + 'static {
         let client = self.client.clone();
         let catalog = self.catalog.clone();
