@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+mod catalog;
 pub mod config;
 mod error;
 pub mod federation;
@@ -35,6 +36,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::prelude::{SessionConfig, SessionContext};
+
+use catalog::{LISTING_TTL, LazyCatalog, LazySchema};
 
 pub use config::Config;
 use config::{DeltaLayout, SourceKind};
@@ -225,17 +228,7 @@ impl SessionContextExt for SessionContext {
     ) -> Result<()> {
         let url = parse_location(location)?;
         let schema = DeltaSchemaProvider::try_new(url, options)?;
-        let catalog_name = self
-            .state()
-            .config()
-            .options()
-            .catalog
-            .default_catalog
-            .clone();
-        let catalog = self.catalog(&catalog_name).ok_or_else(|| {
-            Error::InvalidArgument(format!("the default catalog '{catalog_name}' is missing"))
-        })?;
-        catalog.register_schema(name, Arc::new(schema))?;
+        catalog::register_schema(self, name, LazySchema::new(schema, LISTING_TTL))?;
         semantics::install(self);
         Ok(())
     }
@@ -249,7 +242,7 @@ impl SessionContextExt for SessionContext {
         let client = SparkConnectClient::new(connection, options.client)?;
         remember_engine(self, name, Arc::new(client.clone()));
         let catalog = SparkCatalog::new(client, name, options.catalog);
-        self.register_catalog(name, Arc::new(catalog));
+        catalog::register_catalog(self, name, LazyCatalog::new(catalog, LISTING_TTL));
         federation::enable_federation(self);
         semantics::install(self);
         Ok(())
@@ -269,7 +262,7 @@ impl SessionContextExt for SessionContext {
         };
         remember_engine(self, name, Arc::new(client.clone()));
         let catalog = DatabricksCatalog::new(client, name, &catalog);
-        self.register_catalog(name, Arc::new(catalog));
+        catalog::register_catalog(self, name, LazyCatalog::new(catalog, LISTING_TTL));
         federation::enable_federation(self);
         semantics::install(self);
         Ok(())
@@ -323,8 +316,9 @@ impl SessionContextExt for SessionContext {
             )));
         }
         for (registered, catalog) in catalogs {
+            let ttl = source.options.cache_ttl;
             let catalog = UnityCatalog::new(Arc::clone(&source), &catalog);
-            self.register_catalog(registered, Arc::new(catalog));
+            catalog::register_catalog(self, &registered, LazyCatalog::new(catalog, ttl));
         }
         federation::enable_federation(self);
         semantics::install(self);

@@ -1,6 +1,7 @@
 //! A small runtime for the few places where DataFusion asks a synchronous
-//! question that needs I/O to answer (a table function's schema, a schema's
-//! table names, `CREATE TABLE AS` into a Delta schema), and the home of
+//! question that needs I/O to answer (a table function's schema, a listing
+//! asked for outside a query, `CREATE TABLE AS` into a Delta schema; see
+//! [`catalog`](crate::catalog)), and the home of
 //! long-lived connections (Spark Connect channels) and of fire-and-forget
 //! requests sent from `Drop`.
 //!

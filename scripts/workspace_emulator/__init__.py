@@ -201,6 +201,9 @@ Admin API for tests (not part of the Databricks API, no authentication)
 - `POST /emulator/unity-catalog/tables/{full_name}/append` with `{"sql":
   ...}`: the rows (cast to the table's schema) become a new Delta commit and
   are inserted into the Spark copy -> the TableInfo.
+- `GET /emulator/unity-catalog/tables/{full_name}/delta`: `{"version",
+  "rows"}` of the Delta table as the deltalake package reads it from storage
+  (what another engine wrote there; the Spark copy does not see it).
 - `DELETE /emulator/unity-catalog/tables/{full_name}`: drops the Spark
   objects, the Delta table's objects and the metadata (404 for unknown names).
 - `GET /emulator/storage-log[?prefix=]`: `{"requests": [{"time" (epoch ms),

@@ -269,6 +269,10 @@ def create_app(config: Config) -> FastAPI:
         body = await _json_body(request)
         return await asyncio.to_thread(uc_tables.append, full_name, body)
 
+    @app.get("/emulator/unity-catalog/tables/{full_name}/delta")
+    async def read_uc_table_delta(full_name: str):
+        return await asyncio.to_thread(uc_tables.delta_rows, full_name)
+
     @app.delete("/emulator/unity-catalog/tables/{full_name}")
     def delete_uc_table(full_name: str):
         uc_tables.delete(full_name)

@@ -226,6 +226,16 @@ class UcTables:
                 table.info["updated_at"] = _now_millis()
             return self.table_info(full_name, omit_columns=False)
 
+    def delta_rows(self, full_name: str) -> dict:
+        """`GET /emulator/unity-catalog/tables/{full_name}/delta`: the Delta
+        table as the deltalake package reads it from storage, as the admin
+        (its version and rows), to check what another engine wrote there."""
+        table = self._existing(full_name)
+        if not table.written:
+            raise _invalid(f"Table '{full_name}' is not stored on the storage server.")
+        delta = deltalake.DeltaTable(table.location, storage_options=self._storage.admin_storage_options())
+        return {"version": delta.version(), "rows": delta.to_pyarrow_table().to_pylist()}
+
     def delete(self, full_name: str) -> None:
         """`DELETE /emulator/unity-catalog/tables/{full_name}`: the Spark
         objects, the Delta table's objects and the metadata."""

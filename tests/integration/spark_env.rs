@@ -2,14 +2,11 @@
 //! `LAKEFED_TEST_SPARK_URL`) with the fixture tables of
 //! `sql-tests/spark/fixtures.sql` in namespace `lakefed_it`.
 
-use std::any::Any;
-use std::sync::Arc;
-
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::SessionContext;
 use lakefed::SessionContextExt;
-use lakefed::sources::spark_connect::{SparkCatalog, SparkConnectClient};
+use lakefed::sources::spark_connect::{ConnectionString, SparkConnectClient};
 use tokio::sync::OnceCell;
 
 #[path = "../../sql-tests/spark_fixtures.rs"]
@@ -43,22 +40,27 @@ pub async fn fixtures() {
         .await;
 }
 
-/// A session with the test server attached as catalog `spark`.
+/// A session with the test server attached as catalog `spark`, in the
+/// Spark session named after the DataFusion session.
 pub async fn context() -> SessionContext {
     fixtures().await;
     let ctx = lakefed::new_session_context();
-    ctx.register_spark_connect("spark", &url()).unwrap();
+    ctx.register_spark_connect("spark", &spark_session_url(&ctx))
+        .unwrap();
     ctx
 }
 
-/// The client behind catalog `spark` of a session (same Spark session).
+/// The connection string of the Spark session behind catalog `spark` of a
+/// [`context`].
+fn spark_session_url(ctx: &SessionContext) -> String {
+    format!("{}/;session_id={}", url(), ctx.session_id())
+}
+
+/// A client of the Spark session behind catalog `spark` of a [`context`]
+/// (its temporary views and operations are the catalog's).
 pub fn client(ctx: &SessionContext) -> SparkConnectClient {
-    let catalog: Arc<dyn Any + Send + Sync> = ctx.catalog("spark").unwrap();
-    catalog
-        .downcast_ref::<SparkCatalog>()
-        .expect("spark is a Spark catalog")
-        .client()
-        .clone()
+    let connection = ConnectionString::parse(&spark_session_url(ctx)).unwrap();
+    SparkConnectClient::new(&connection, Default::default()).unwrap()
 }
 
 /// Rows as text, one string per row, cells separated by `|`.

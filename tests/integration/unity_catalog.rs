@@ -204,6 +204,27 @@ async fn a_delta_table_is_read_from_storage_with_vended_credentials() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_query_reads_the_delta_log_once() {
+    let _turn = turn().await;
+    let ctx = session(false, Route::Auto).await;
+    let log = format!("spark_catalog/{NS}/orders/_delta_log");
+    // The first query opens the table, the second finds it resolved.
+    for query in ["first", "second"] {
+        admin("storage-log/clear", json!({})).await;
+        rows_of(&ctx, &format!("SELECT count(*) FROM uc.{NS}.orders")).await;
+        let requests = storage_log(&log).await;
+        let listings = requests
+            .iter()
+            .filter(|request| request["list_prefix"].is_string())
+            .count();
+        assert_eq!(
+            listings, 1,
+            "the {query} query listed the log: {requests:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn direct_and_compute_routes_give_the_same_answers() {
     let _turn = turn().await;
     let direct = session(false, Route::Direct).await;
@@ -531,15 +552,86 @@ async fn credentials_are_found_on_either_path() {
     }
 }
 
+/// The emulator's Delta table `table` as the deltalake package reads it
+/// from storage: `{"version", "rows"}`.
+async fn delta_of(table: &str) -> Value {
+    let url = format!(
+        "{}/emulator/unity-catalog/tables/spark_catalog.{NS}.{table}/delta",
+        host()
+    );
+    let response = reqwest::get(url).await.expect("the emulator answers");
+    let body = response.bytes().await.unwrap();
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// The `id`s of Delta rows as `delta_of` gives them, sorted, with their `note`.
+fn notes_by_id(delta: &Value) -> Vec<(i64, String)> {
+    let mut rows: Vec<(i64, String)> = delta["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let note = row["note"].as_str().unwrap_or_default().to_string();
+            (row["id"].as_i64().unwrap(), note)
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn writes_to_a_unity_catalog_table_are_refused() {
+async fn an_insert_appends_to_an_external_table_with_write_credentials() {
     let _turn = turn().await;
+    let rows = "SELECT * FROM VALUES (1L, 'opened') AS t(id, note)";
+    create_table("ledger", json!({ "sql": rows, "table_type": "EXTERNAL" })).await;
     let ctx = session(false, Route::Direct).await;
-    let sql = format!("INSERT INTO uc.{NS}.orders SELECT * FROM uc.{NS}.orders");
-    let err = error_of(&ctx, &sql).await;
-    assert!(err.contains("does not write to yet"), "{err}");
-    let rows = rows_of(&ctx, &format!("SELECT count(*) AS n FROM uc.{NS}.orders")).await;
-    assert!(rows.contains("| 4 |"), "{rows}");
+    // Read first: the table's store holds READ credentials until the write.
+    let read = rows_of(&ctx, &format!("SELECT count(*) AS n FROM uc.{NS}.ledger")).await;
+    assert!(read.contains("| 1 |"), "{read}");
+    admin("storage-log/clear", json!({})).await;
+    let insert = format!("INSERT INTO uc.{NS}.ledger VALUES (2, 'posted'), (3, 'it''s')");
+    let inserted = rows_of(&ctx, &insert).await;
+    assert!(inserted.contains("| 2     |"), "{inserted}");
+    // A READ key cannot put objects: the commit went up with READ_WRITE ones.
+    let puts = storage_log(&format!("spark_catalog/{NS}/ledger/_delta_log/"))
+        .await
+        .into_iter()
+        .filter(|request| request["method"] == "PUT" && request["status"] == 200)
+        .count();
+    assert_eq!(puts, 1, "one commit written");
+    // Another Delta reader finds the rows in storage, at the next version.
+    let delta = delta_of("ledger").await;
+    assert_eq!(delta["version"], 1, "{delta}");
+    let expected = [(1, "opened"), (2, "posted"), (3, "it's")].map(|(id, n)| (id, n.to_string()));
+    assert_eq!(notes_by_id(&delta), expected);
+    // And the next query reads them too.
+    let read = rows_of(&ctx, &format!("SELECT count(*) AS n FROM uc.{NS}.ledger")).await;
+    assert!(read.contains("| 3 |"), "{read}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_catalog_decides_which_tables_take_writes() {
+    let _turn = turn().await;
+    let rows = "SELECT * FROM VALUES (1L, 'opened') AS t(id, note)";
+    create_table(
+        "ledger_managed",
+        json!({ "sql": rows, "table_type": "MANAGED" }),
+    )
+    .await;
+    let ctx = session(false, Route::Direct).await;
+    let insert = format!("INSERT INTO uc.{NS}.ledger_managed VALUES (2, 'posted')");
+    let err = error_of(&ctx, &insert).await;
+    assert!(
+        err.contains("READ_WRITE") || err.contains("cannot be written from outside"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("spark_catalog.{NS}.ledger_managed")),
+        "{err}"
+    );
+    let delta = delta_of("ledger_managed").await;
+    assert_eq!(delta["version"], 0, "nothing written: {delta}");
+    assert_eq!(notes_by_id(&delta), [(1, "opened".to_string())]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

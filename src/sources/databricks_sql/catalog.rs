@@ -5,33 +5,30 @@
 //! (`/api/2.1/unity-catalog/schemas`, `/tables`, `/tables/{full_name}`), so
 //! planning never waits for a warehouse to start (a cold one takes
 //! minutes); only the query itself runs on the warehouse. Listings page
-//! through `page_token` and are cached for the life of the catalog; a
-//! table's columns are looked up each time a query names it. DataFusion
-//! folds unquoted names to lower case, as Unity Catalog stores them.
+//! through `page_token` and are kept as [`catalog`](crate::catalog) keeps
+//! them; a table's columns are looked up each time a query names it.
+//! DataFusion folds unquoted names to lower case, as Unity Catalog stores
+//! them.
 //!
 //! Where the Unity Catalog API refuses (a catalog it does not govern, such
 //! as `hive_metastore`, or an identity without access to the API) the
 //! warehouse answers instead: `SHOW SCHEMAS`, `SHOW TABLES` and the result
 //! manifest of the table's `SELECT ... LIMIT 0`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
-use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
-use datafusion::datasource::TableType;
-use datafusion::error::Result as DFResult;
+use datafusion::catalog::TableProvider;
 use futures::TryStreamExt;
-use parking_lot::Mutex;
 
 use super::client::{DatabricksSqlClient, StatementMetrics};
+use crate::catalog::{ListedTable, RemoteCatalog, RemoteSchema};
 use crate::error::{Error, Result};
 use crate::remote::sql::{object_reference, quote_identifier};
 use crate::remote::{RemoteTable, RemoteTableName};
-use crate::runtime::block_on_io;
 use crate::sources::unity_catalog::UnityCatalogApi;
 
 /// SQLSTATEs of statements that name a table, schema or catalog that does
@@ -80,8 +77,6 @@ pub struct DatabricksCatalog {
     client: DatabricksSqlClient,
     source: String,
     catalog: String,
-    schemas: Mutex<Option<Vec<String>>>,
-    providers: Mutex<HashMap<String, Arc<DatabricksSchema>>>,
 }
 
 impl DatabricksCatalog {
@@ -92,84 +87,43 @@ impl DatabricksCatalog {
             client,
             source: source.to_string(),
             catalog: catalog.to_string(),
-            schemas: Mutex::new(None),
-            providers: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn listing(&self) -> impl Future<Output = Result<Vec<String>>> + Send + 'static {
-        let client = self.client.clone();
-        let catalog = self.catalog.clone();
-        async move {
-            match UnityCatalogApi::new(client.workspace().clone())
-                .schema_names(&catalog)
-                .await
-            {
-                Err(err) if ask_the_warehouse(&err) => {
-                    let sql = format!("SHOW SCHEMAS IN {}", show_target(&[&catalog])?);
-                    shown_names(&client, &sql, &["databaseName", "namespace"]).await
-                }
-                listed => listed,
-            }
         }
     }
 }
 
-impl CatalogProvider for DatabricksCatalog {
-    fn schema_names(&self) -> Vec<String> {
-        let mut cached = self.schemas.lock();
-        if cached.is_none() {
-            // The trait has no error channel: a workspace that cannot be
-            // reached lists as empty, and queries naming its tables fail.
-            if let Ok(names) = block_on_io(self.listing()) {
-                *cached = Some(names);
+#[async_trait]
+impl RemoteCatalog for DatabricksCatalog {
+    async fn schema_names(&self) -> Result<Vec<String>> {
+        let api = UnityCatalogApi::new(self.client.workspace().clone());
+        match api.schema_names(&self.catalog).await {
+            Err(err) if ask_the_warehouse(&err) => {
+                let sql = format!("SHOW SCHEMAS IN {}", show_target(&[&self.catalog])?);
+                shown_names(&self.client, &sql, &["databaseName", "namespace"]).await
             }
+            listed => listed,
         }
-        cached.clone().unwrap_or_default()
     }
 
-    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
-        let mut providers = self.providers.lock();
-        let schema = providers.entry(name.to_string()).or_insert_with(|| {
-            Arc::new(DatabricksSchema {
-                client: self.client.clone(),
-                source: self.source.clone(),
-                catalog: self.catalog.clone(),
-                schema: name.to_string(),
-                tables: Mutex::new(None),
-            })
-        });
-        Some(schema.clone())
+    fn schema(&self, name: &str) -> Arc<dyn RemoteSchema> {
+        Arc::new(DatabricksSchema {
+            client: self.client.clone(),
+            source: self.source.clone(),
+            catalog: self.catalog.clone(),
+            schema: name.to_string(),
+        })
     }
 }
 
-/// One Unity Catalog schema as a DataFusion schema.
+/// One Unity Catalog schema, queried on a SQL warehouse.
 #[derive(Debug)]
 pub struct DatabricksSchema {
     client: DatabricksSqlClient,
     source: String,
     catalog: String,
     schema: String,
-    tables: Mutex<Option<Vec<String>>>,
 }
 
 impl DatabricksSchema {
-    fn listing(&self) -> impl Future<Output = Result<Vec<String>>> + Send + 'static {
-        let client = self.client.clone();
-        let (catalog, schema_name) = (self.catalog.clone(), self.schema.clone());
-        let schema = show_target(&[&self.catalog, &self.schema]);
-        async move {
-            let api = UnityCatalogApi::new(client.workspace().clone());
-            match api.table_names(&catalog, &schema_name).await {
-                Err(err) if ask_the_warehouse(&err) => {
-                    let sql = format!("SHOW TABLES IN {}", schema?);
-                    shown_names(&client, &sql, &["tableName"]).await
-                }
-                listed => listed,
-            }
-        }
-    }
-
     /// The table's schema as Unity Catalog describes it (or, where its API
     /// refuses, as the warehouse does); `None` if there is no such table.
     async fn table_schema(&self, table: &str) -> Result<Option<SchemaRef>> {
@@ -193,18 +147,21 @@ impl DatabricksSchema {
 }
 
 #[async_trait]
-impl SchemaProvider for DatabricksSchema {
-    fn table_names(&self) -> Vec<String> {
-        let mut cached = self.tables.lock();
-        if cached.is_none()
-            && let Ok(names) = block_on_io(self.listing())
-        {
-            *cached = Some(names);
-        }
-        cached.clone().unwrap_or_default()
+impl RemoteSchema for DatabricksSchema {
+    async fn tables(&self) -> Result<Vec<ListedTable>> {
+        let api = UnityCatalogApi::new(self.client.workspace().clone());
+        let names = match api.table_names(&self.catalog, &self.schema).await {
+            Err(err) if ask_the_warehouse(&err) => {
+                let target = show_target(&[&self.catalog, &self.schema])?;
+                let sql = format!("SHOW TABLES IN {target}");
+                shown_names(&self.client, &sql, &["tableName"]).await
+            }
+            listed => listed,
+        }?;
+        Ok(names.into_iter().map(ListedTable::base).collect())
     }
 
-    async fn table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         let Some(schema) = self.table_schema(name).await? else {
             return Ok(None);
         };
@@ -216,17 +173,6 @@ impl SchemaProvider for DatabricksSchema {
         let engine = Arc::new(self.client.clone());
         let table = RemoteTable::new(engine, &self.source, name, schema)?;
         Ok(Some(Arc::new(table)))
-    }
-
-    /// Answered from the listing, without looking up each table's columns.
-    async fn table_type(&self, name: &str) -> DFResult<Option<TableType>> {
-        Ok(self.table_exist(name).then_some(TableType::Base))
-    }
-
-    fn table_exist(&self, name: &str) -> bool {
-        self.table_names()
-            .iter()
-            .any(|table| table.eq_ignore_ascii_case(name))
     }
 }
 

@@ -10,6 +10,7 @@ mod write;
 
 pub use schema::DeltaSchemaProvider;
 pub use storage::{SUPPORTED_SCHEMES, StorageOptions, parse_location, parse_new_location, redact};
+pub(crate) use table::WriteGrant;
 pub use table::{DeltaTableProvider, TableVersion};
 pub use table_function::DeltaScanFunction;
 pub use write::{SaveMode, write_batches};

@@ -1,9 +1,9 @@
 //! A directory (or object store prefix) of Delta tables as one DataFusion
 //! schema: every child that holds a `_delta_log` is a table.
 //!
-//! Tables are discovered lazily: a query opens only the tables it names
-//! (DataFusion resolves them through the asynchronous [`SchemaProvider::table`]),
-//! and an opened table is kept and refreshed to its latest version per query.
+//! Tables are discovered lazily, through the shared [`catalog`](crate::catalog)
+//! mechanism: a query opens only the tables it names, and an opened table is
+//! kept and read at its latest version once per query.
 //! `CREATE TABLE <schema>.<name> AS SELECT ...` writes a new Delta table under
 //! the prefix.
 
@@ -12,9 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::catalog::SchemaProvider;
 use datafusion::datasource::{MemTable, TableProvider};
-use datafusion::error::{DataFusionError, Result as DFResult};
 use deltalake::DeltaTableBuilder;
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStore;
@@ -25,6 +23,7 @@ use url::Url;
 use super::storage::{StorageOptions, child_url, redact};
 use super::table::{DeltaTableProvider, TableVersion, classify};
 use super::write::{SaveMode, write_batches};
+use crate::catalog::{ListedTable, RemoteSchema};
 use crate::error::{Error, Result};
 use crate::runtime::block_on_io;
 
@@ -67,7 +66,7 @@ impl DeltaSchemaProvider {
     async fn open(&self, name: &str) -> Result<Option<Arc<DeltaTableProvider>>> {
         let existing = self.opened.read().get(name).cloned();
         if let Some(table) = existing {
-            table.refresh(None).await?;
+            table.refresh_for_query().await?;
             return Ok(Some(table));
         }
         if name.contains('/') || name == "." || name == ".." {
@@ -76,6 +75,7 @@ impl DeltaSchemaProvider {
         let url = child_url(&self.root, name)?;
         match DeltaTableProvider::try_open(&url, &self.options, TableVersion::Latest).await {
             Ok(table) => {
+                table.mark_resolved();
                 let table = Arc::new(table);
                 self.opened
                     .write()
@@ -134,52 +134,43 @@ fn table_name(prefix: &Path) -> Option<String> {
 }
 
 #[async_trait]
-impl SchemaProvider for DeltaSchemaProvider {
-    fn table_names(&self) -> Vec<String> {
-        // The trait gives no way to report an error here; an unreachable
-        // location lists as empty and fails loudly when a table is queried.
-        let store = Arc::clone(&self.store);
-        block_on_io(list_tables(store, redact(&self.root))).unwrap_or_default()
+impl RemoteSchema for DeltaSchemaProvider {
+    async fn tables(&self) -> Result<Vec<ListedTable>> {
+        let names = self.list_tables().await?;
+        Ok(names.into_iter().map(ListedTable::base).collect())
     }
 
-    async fn table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         Ok(self
             .open(name)
             .await?
             .map(|table| table as Arc<dyn TableProvider>))
     }
 
-    fn register_table(
-        &self,
-        name: String,
-        table: Arc<dyn TableProvider>,
-    ) -> DFResult<Option<Arc<dyn TableProvider>>> {
+    /// Table names are directory names, which are case-sensitive.
+    fn case_insensitive(&self) -> bool {
+        false
+    }
+
+    fn create_table(&self, name: &str, table: Arc<dyn TableProvider>) -> Result<()> {
         let Some(memory) = table.downcast_ref::<MemTable>() else {
-            return Err(DataFusionError::Plan(format!(
+            return Err(Error::InvalidArgument(format!(
                 "a Delta schema only takes new tables from CREATE TABLE {name} AS SELECT ..."
             )));
         };
         let mut batches = Vec::new();
         for partition in &memory.batches {
             let partition = partition.try_read().map_err(|_| {
-                DataFusionError::Execution(format!("the rows for new table '{name}' are in use"))
+                Error::InvalidArgument(format!("the rows for new table '{name}' are in use"))
             })?;
             batches.extend(partition.iter().cloned());
         }
-        self.create_from_batches(&name, batches)?;
-        Ok(None)
+        self.create_from_batches(name, batches)
     }
 
-    fn deregister_table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
-        Err(DataFusionError::Plan(format!(
+    fn drop_table(&self, name: &str) -> Result<()> {
+        Err(Error::InvalidArgument(format!(
             "cannot drop '{name}': lakefed never deletes Delta table data; remove it with the storage's own tools"
         )))
-    }
-
-    fn table_exist(&self, name: &str) -> bool {
-        if self.opened.read().contains_key(name) {
-            return true;
-        }
-        self.table_names().iter().any(|t| t == name)
     }
 }

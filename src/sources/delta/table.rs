@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -29,6 +30,14 @@ use url::Url;
 use super::storage::{StorageOptions, redact};
 use crate::error::{Error, Result};
 
+/// Access a table is granted before it is written: storage credentials
+/// that allow writing, asked for when a write needs them.
+#[async_trait]
+pub(crate) trait WriteGrant: fmt::Debug + Send + Sync {
+    /// Makes the table's store able to write, or says why it cannot.
+    async fn grant_writes(&self) -> Result<()>;
+}
+
 /// Which version of a table to read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TableVersion {
@@ -43,17 +52,26 @@ pub enum TableVersion {
 
 /// A Delta table registered in DataFusion.
 ///
-/// Tracking the latest version, it checks the Delta log for new commits at the
-/// start of every scan, so rows written by `INSERT INTO` (or by any other
-/// writer) are visible to the next query. A time-travel table stays pinned.
+/// Tracking the latest version, it checks the Delta log for new commits once
+/// per query (when the query resolves the table through a schema, or else
+/// when it scans it), so rows written by `INSERT INTO` (or by any other writer) are visible to
+/// the next query. A time-travel table stays pinned.
 pub struct DeltaTableProvider {
     location: String,
     version: TableVersion,
-    /// Why the table takes no writes, if it does not.
-    read_only: Option<String>,
+    /// What must grant writes before the table is written, if anything.
+    write_grant: Option<Arc<dyn WriteGrant>>,
     table: tokio::sync::Mutex<DeltaTable>,
     current: RwLock<Arc<DeltaScanNext>>,
+    /// When a query resolving the table last read its log, until a scan
+    /// uses that read.
+    resolved_at: parking_lot::Mutex<Option<Instant>>,
 }
+
+/// How long after a query resolved a table its scan may use the log read
+/// then, rather than read it again: planning takes moments, and a plan
+/// executed later reads the log again.
+const RESOLUTION_REUSE: Duration = Duration::from_secs(10);
 
 impl fmt::Debug for DeltaTableProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -144,15 +162,16 @@ impl DeltaTableProvider {
         Ok(Self {
             location,
             version,
-            read_only: None,
+            write_grant: None,
             table: tokio::sync::Mutex::new(table),
             current: RwLock::new(Arc::new(scan)),
+            resolved_at: parking_lot::Mutex::new(None),
         })
     }
 
-    /// The table, refusing writes (`INSERT INTO`) with `reason`.
-    pub(crate) fn read_only(mut self, reason: impl Into<String>) -> Self {
-        self.read_only = Some(reason.into());
+    /// The table, asking `grant` for access before every write.
+    pub(crate) fn writable_after(mut self, grant: Arc<dyn WriteGrant>) -> Self {
+        self.write_grant = Some(grant);
         self
     }
 
@@ -196,6 +215,29 @@ impl DeltaTableProvider {
             )));
         }
         Ok(scan)
+    }
+
+    /// Reads new commits for a query that names the table; the query's
+    /// scan then reads the log no second time.
+    pub(crate) async fn refresh_for_query(&self) -> Result<()> {
+        self.refresh(None).await?;
+        self.mark_resolved();
+        Ok(())
+    }
+
+    /// Records that a query resolved the table just now, with its log read.
+    pub(crate) fn mark_resolved(&self) {
+        *self.resolved_at.lock() = Some(Instant::now());
+    }
+
+    /// The table as a scan reads it: as the query resolving it read it
+    /// moments ago, or with new commits read now.
+    async fn snapshot_for_scan(&self, planned_schema: &SchemaRef) -> Result<Arc<DeltaScanNext>> {
+        let resolved = self.resolved_at.lock().take();
+        match resolved.is_some_and(|at| at.elapsed() < RESOLUTION_REUSE) {
+            true => Ok(self.current()),
+            false => self.refresh(Some(planned_schema)).await,
+        }
     }
 
     fn current(&self) -> Arc<DeltaScanNext> {
@@ -390,7 +432,7 @@ impl TableProvider for DeltaTableProvider {
         limit: Option<usize>,
     ) -> DFResult<Arc<dyn ExecutionPlan>> {
         let planned_schema = self.schema();
-        let scan = self.refresh(Some(&planned_schema)).await?;
+        let scan = self.snapshot_for_scan(&planned_schema).await?;
         let (float_filters, filters): (Vec<Expr>, Vec<Expr>) = filters
             .iter()
             .cloned()
@@ -444,11 +486,13 @@ impl TableProvider for DeltaTableProvider {
                 self.location
             )));
         }
-        if let Some(reason) = &self.read_only {
-            return Err(DataFusionError::Plan(format!(
-                "cannot write to Delta table '{}': {reason}",
-                self.location
-            )));
+        if let Some(grant) = &self.write_grant {
+            grant.grant_writes().await.map_err(|err| {
+                DataFusionError::Plan(format!(
+                    "cannot write to Delta table '{}': {err}",
+                    self.location
+                ))
+            })?;
         }
         let planned_schema = self.schema();
         let scan = self.refresh(Some(&planned_schema)).await?;

@@ -8,28 +8,24 @@
 //! `sc.Sales.Orders` and `sc.sales.orders` reach the same Spark table; quote
 //! a name in DataFusion (`"my.db"`) to keep dots or case.
 //!
-//! Namespaces and table names are listed when DataFusion asks (for
-//! `information_schema`, `SHOW TABLES`) and cached for the life of the
-//! catalog; a table's schema is looked up each time a query names it, so a
-//! query always plans against the table as it is now.
+//! Listings (for `information_schema`, `SHOW TABLES`) and tables are
+//! resolved through the shared [`catalog`](crate::catalog) mechanism: a
+//! table's schema is looked up each time a query names it, so a query always
+//! plans against the table as it is now.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
-use datafusion::datasource::TableType;
-use datafusion::error::Result as DFResult;
-use parking_lot::Mutex;
+use datafusion::catalog::TableProvider;
 
 use super::client::SparkConnectClient;
+use crate::catalog::{ListedTable, RemoteCatalog, RemoteSchema};
 use crate::error::{Error, Result};
 use crate::remote::sql::{object_reference, quote_identifier};
 use crate::remote::{RemoteTable, RemoteTableName};
-use crate::runtime::block_on_io;
 
 /// Spark error classes meaning "no such table" rather than a failure.
 const NOT_FOUND: [&str; 2] = ["TABLE_OR_VIEW_NOT_FOUND", "SCHEMA_NOT_FOUND"];
@@ -40,8 +36,6 @@ pub struct SparkCatalog {
     client: SparkConnectClient,
     source: String,
     catalog: Option<String>,
-    namespaces: Mutex<Option<Vec<String>>>,
-    schemas: Mutex<HashMap<String, Arc<SparkSchema>>>,
 }
 
 impl SparkCatalog {
@@ -52,8 +46,6 @@ impl SparkCatalog {
             client,
             source: source.to_string(),
             catalog,
-            namespaces: Mutex::new(None),
-            schemas: Mutex::new(HashMap::new()),
         }
     }
 
@@ -61,64 +53,34 @@ impl SparkCatalog {
     pub fn client(&self) -> &SparkConnectClient {
         &self.client
     }
+}
 
-    /// The namespaces of the catalog, as the server lists them now.
-    pub async fn list_namespaces(&self) -> Result<Vec<String>> {
+#[async_trait]
+impl RemoteCatalog for SparkCatalog {
+    async fn schema_names(&self) -> Result<Vec<String>> {
         list_namespaces(self.client.clone(), self.catalog.clone()).await
     }
-}
 
-impl CatalogProvider for SparkCatalog {
-    fn schema_names(&self) -> Vec<String> {
-        let mut cached = self.namespaces.lock();
-        if cached.is_none() {
-            // The trait has no error channel: a server that cannot be reached
-            // lists as empty, and queries naming its tables fail loudly.
-            let listing = list_namespaces(self.client.clone(), self.catalog.clone());
-            if let Ok(names) = block_on_io(listing) {
-                *cached = Some(names);
-            }
-        }
-        cached.clone().unwrap_or_default()
-    }
-
-    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
-        let mut schemas = self.schemas.lock();
-        let schema = schemas.entry(name.to_string()).or_insert_with(|| {
-            Arc::new(SparkSchema {
-                client: self.client.clone(),
-                source: self.source.clone(),
-                catalog: self.catalog.clone(),
-                namespace: name.to_string(),
-                tables: Mutex::new(None),
-            })
-        });
-        Some(schema.clone())
+    fn schema(&self, name: &str) -> Arc<dyn RemoteSchema> {
+        Arc::new(SparkSchema {
+            client: self.client.clone(),
+            source: self.source.clone(),
+            catalog: self.catalog.clone(),
+            namespace: name.to_string(),
+        })
     }
 }
 
-/// One Spark namespace as a DataFusion schema.
+/// One Spark namespace as a schema.
 #[derive(Debug)]
 pub struct SparkSchema {
     client: SparkConnectClient,
     source: String,
     catalog: Option<String>,
     namespace: String,
-    tables: Mutex<Option<Vec<String>>>,
 }
 
 impl SparkSchema {
-    /// The tables and views of the namespace, as the server lists them now
-    /// (temporary views, which belong to other sessions, left out).
-    pub async fn list_tables(&self) -> Result<Vec<String>> {
-        list_tables(
-            self.client.clone(),
-            self.catalog.clone(),
-            self.namespace.clone(),
-        )
-        .await
-    }
-
     fn table_name(&self, table: &str) -> RemoteTableName {
         RemoteTableName {
             catalog: self.catalog.clone(),
@@ -129,24 +91,20 @@ impl SparkSchema {
 }
 
 #[async_trait]
-impl SchemaProvider for SparkSchema {
-    fn table_names(&self) -> Vec<String> {
-        let mut cached = self.tables.lock();
-        if cached.is_none() {
-            // No error channel here either; see `SparkCatalog::schema_names`.
-            let listing = list_tables(
-                self.client.clone(),
-                self.catalog.clone(),
-                self.namespace.clone(),
-            );
-            if let Ok(names) = block_on_io(listing) {
-                *cached = Some(names);
-            }
-        }
-        cached.clone().unwrap_or_default()
+impl RemoteSchema for SparkSchema {
+    /// The tables and views of the namespace (temporary views, which belong
+    /// to other sessions, left out).
+    async fn tables(&self) -> Result<Vec<ListedTable>> {
+        let names = list_tables(
+            self.client.clone(),
+            self.catalog.clone(),
+            self.namespace.clone(),
+        )
+        .await?;
+        Ok(names.into_iter().map(ListedTable::base).collect())
     }
 
-    async fn table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         let engine = Arc::new(self.client.clone());
         match RemoteTable::try_new(engine, &self.source, self.table_name(name)).await {
             Ok(table) => Ok(Some(Arc::new(table))),
@@ -154,21 +112,8 @@ impl SchemaProvider for SparkSchema {
                 error_class: Some(class),
                 ..
             }) if NOT_FOUND.contains(&class.as_str()) => Ok(None),
-            Err(err) => Err(err.into()),
+            Err(err) => Err(err),
         }
-    }
-
-    /// Answered from the listing, without asking the server for each
-    /// table's schema: `information_schema.tables` stays one request per
-    /// namespace, and a table the server cannot analyze does not break it.
-    async fn table_type(&self, name: &str) -> DFResult<Option<TableType>> {
-        Ok(self.table_exist(name).then_some(TableType::Base))
-    }
-
-    fn table_exist(&self, name: &str) -> bool {
-        self.table_names()
-            .iter()
-            .any(|table| table.eq_ignore_ascii_case(name))
     }
 }
 

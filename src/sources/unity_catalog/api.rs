@@ -145,6 +145,24 @@ impl TableInfo {
     }
 }
 
+/// What temporary table credentials are asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableOperation {
+    /// Reading the table's files.
+    Read,
+    /// Reading and writing them.
+    ReadWrite,
+}
+
+impl TableOperation {
+    fn as_str(self) -> &'static str {
+        match self {
+            TableOperation::Read => "READ",
+            TableOperation::ReadWrite => "READ_WRITE",
+        }
+    }
+}
+
 /// What `POST /temporary-table-credentials` answers (the AWS kind, the
 /// one lakefed uses so far). `Debug` shows no secret.
 #[derive(Debug, Deserialize)]
@@ -261,13 +279,14 @@ impl UnityCatalogApi {
         }
     }
 
-    /// Temporary credentials to read the table `table_id`, from the path
-    /// the server serves (learned on the first answer).
+    /// Temporary credentials for `operation` on the table `table_id`, from
+    /// the path the server serves (learned on the first answer).
     pub async fn temporary_table_credentials(
         &self,
         table_id: &str,
+        operation: TableOperation,
     ) -> Result<TemporaryCredentials> {
-        let body = json!({"table_id": table_id, "operation": "READ"});
+        let body = json!({"table_id": table_id, "operation": operation.as_str()});
         let known = *self.credentials_path.lock();
         if let Some(path) = known {
             return self.workspace.post(path, &body).await;

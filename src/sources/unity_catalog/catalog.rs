@@ -3,8 +3,9 @@
 //! Nothing is listed or described until DataFusion asks: a query resolves
 //! only the tables it names (one `GET /tables/{full_name}` each), and
 //! listings (for `SHOW TABLES`, `information_schema`) page through the API
-//! when first asked. Both are cached for the source's `cache_ttl`; a table
-//! that does not exist is not cached, so one created since is found.
+//! ahead of the query that needs them (see [`catalog`](crate::catalog)).
+//! Both are cached for the source's `cache_ttl`; a table that does not exist
+//! is not cached, so one created since is found.
 //!
 //! Each table is answered the way [`route`](super::route) decides: a Delta
 //! table read from storage with vended credentials, or a remote table of
@@ -13,21 +14,20 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
-use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
+use datafusion::catalog::TableProvider;
 use datafusion::datasource::TableType;
-use datafusion::error::Result as DFResult;
 use parking_lot::Mutex;
 
 use super::api::{Listed, TableInfo, UnityCatalogApi};
 use super::credentials::{CredentialVendor, s3_store};
 use super::route::{Route, governed, not_readable};
 use super::{Compute, UnityCatalogOptions};
+use crate::catalog::{ListedTable, RemoteCatalog, RemoteSchema};
 use crate::error::{Error, Result};
 use crate::remote::{RemoteTable, RemoteTableName};
-use crate::runtime::block_on_io;
 use crate::sources::delta::{DeltaTableProvider, TableVersion, parse_location};
 
 /// What every catalog of one Unity Catalog source shares.
@@ -49,110 +49,44 @@ impl fmt::Debug for UnitySource {
     }
 }
 
-/// A value looked up over the network, kept for a while.
-#[derive(Debug)]
-struct Cached<T> {
-    ttl: Duration,
-    value: Mutex<Option<(Instant, T)>>,
-}
-
-impl<T: Clone> Cached<T> {
-    fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            value: Mutex::new(None),
-        }
-    }
-
-    fn get(&self) -> Option<T> {
-        let value = self.value.lock();
-        value
-            .as_ref()
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, value)| value.clone())
-    }
-
-    fn put(&self, value: T) {
-        *self.value.lock() = Some((Instant::now(), value));
-    }
-
-    /// The cached value, or the one `lookup` finds (cached if found).
-    async fn get_or_fetch(&self, lookup: impl Future<Output = Result<T>>) -> Result<T> {
-        if let Some(value) = self.get() {
-            return Ok(value);
-        }
-        let value = lookup.await?;
-        self.put(value.clone());
-        Ok(value)
-    }
-
-    /// The cached value, or the one `lookup` finds (cached if found). The
-    /// trait methods that need this have no error channel: what cannot be
-    /// listed lists as empty, and queries naming its tables fail loudly.
-    fn get_or_list(&self, lookup: impl Future<Output = Result<T>> + Send + 'static) -> Option<T>
-    where
-        T: Send + 'static,
-    {
-        if let Some(value) = self.get() {
-            return Some(value);
-        }
-        let value = block_on_io(lookup).ok()?;
-        self.put(value.clone());
-        Some(value)
-    }
-}
-
-/// One Unity Catalog catalog as a DataFusion catalog.
+/// One Unity Catalog catalog as a catalog of lakefed's.
 #[derive(Debug)]
 pub struct UnityCatalog {
     source: Arc<UnitySource>,
     catalog: String,
-    schema_names: Cached<Vec<String>>,
-    schemas: Mutex<HashMap<String, Arc<UnitySchema>>>,
 }
 
 impl UnityCatalog {
     pub(crate) fn new(source: Arc<UnitySource>, catalog: &str) -> Self {
         Self {
-            schema_names: Cached::new(source.options.cache_ttl),
             source,
             catalog: catalog.to_string(),
-            schemas: Mutex::new(HashMap::new()),
         }
     }
 }
 
-impl CatalogProvider for UnityCatalog {
-    fn schema_names(&self) -> Vec<String> {
-        let api = self.source.api.clone();
-        let catalog = self.catalog.clone();
-        self.schema_names
-            .get_or_list(async move { api.schema_names(&catalog).await })
-            .unwrap_or_default()
+#[async_trait]
+impl RemoteCatalog for UnityCatalog {
+    async fn schema_names(&self) -> Result<Vec<String>> {
+        self.source.api.schema_names(&self.catalog).await
     }
 
-    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
-        let mut schemas = self.schemas.lock();
-        let schema = schemas.entry(name.to_string()).or_insert_with(|| {
-            Arc::new(UnitySchema {
-                source: Arc::clone(&self.source),
-                catalog: self.catalog.clone(),
-                schema: name.to_string(),
-                listing: Cached::new(self.source.options.cache_ttl),
-                tables: Mutex::new(HashMap::new()),
-            })
-        });
-        Some(schema.clone())
+    fn schema(&self, name: &str) -> Arc<dyn RemoteSchema> {
+        Arc::new(UnitySchema {
+            source: Arc::clone(&self.source),
+            catalog: self.catalog.clone(),
+            schema: name.to_string(),
+            tables: Mutex::new(HashMap::new()),
+        })
     }
 }
 
-/// One Unity Catalog schema as a DataFusion schema.
+/// One Unity Catalog schema.
 #[derive(Debug)]
 pub struct UnitySchema {
     source: Arc<UnitySource>,
     catalog: String,
     schema: String,
-    listing: Cached<Vec<Listed>>,
     tables: Mutex<HashMap<String, Resolved>>,
 }
 
@@ -160,22 +94,6 @@ pub struct UnitySchema {
 type Resolved = (Instant, Arc<dyn TableProvider>);
 
 impl UnitySchema {
-    /// The schema's tables as listed (cached), for DataFusion's
-    /// synchronous questions.
-    fn listed(&self) -> Vec<Listed> {
-        let api = self.source.api.clone();
-        let (catalog, schema) = (self.catalog.clone(), self.schema.clone());
-        self.listing
-            .get_or_list(async move { api.tables(&catalog, &schema).await })
-            .unwrap_or_default()
-    }
-
-    /// The schema's tables as listed (cached).
-    async fn listed_async(&self) -> Result<Vec<Listed>> {
-        let lookup = self.source.api.tables(&self.catalog, &self.schema);
-        self.listing.get_or_fetch(lookup).await
-    }
-
     fn cached(&self, name: &str) -> Option<Arc<dyn TableProvider>> {
         let tables = self.tables.lock();
         tables
@@ -241,13 +159,15 @@ impl UnitySchema {
                     .to_string(),
             ));
         }
-        let store = s3_store(&url, &self.source.options.storage, vendor)?;
+        let store = s3_store(&url, &self.source.options.storage, Arc::clone(&vendor))?;
         let key = store_key(&self.source.api.identity_key(), table_id);
+        // Writes ask the catalog for READ_WRITE credentials first: it
+        // decides which tables take writes from outside (Databricks: only
+        // EXTERNAL ones).
         let table = DeltaTableProvider::try_open_in(&url, store, &key, TableVersion::Latest)
             .await?
-            .read_only(format!(
-                "it is Unity Catalog table {full_name}, which lakefed does not write to yet"
-            ));
+            .writable_after(vendor);
+        table.mark_resolved();
         Ok(Direct::Table(Arc::new(table)))
     }
 
@@ -317,12 +237,13 @@ fn store_key(identity: &str, table_id: &str) -> String {
 }
 
 #[async_trait]
-impl SchemaProvider for UnitySchema {
-    fn table_names(&self) -> Vec<String> {
-        self.listed().into_iter().map(|table| table.name).collect()
+impl RemoteSchema for UnitySchema {
+    async fn tables(&self) -> Result<Vec<ListedTable>> {
+        let listed = self.source.api.tables(&self.catalog, &self.schema).await?;
+        Ok(listed.into_iter().map(listed_table).collect())
     }
 
-    async fn table(&self, name: &str) -> DFResult<Option<Arc<dyn TableProvider>>> {
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
         if let Some(table) = self.cached(name) {
             return Ok(Some(table));
         }
@@ -335,23 +256,16 @@ impl SchemaProvider for UnitySchema {
         self.tables.lock().insert(name.to_string(), fresh);
         Ok(Some(table))
     }
+}
 
-    /// Answered from the listing, without resolving the table (for
-    /// `information_schema`, which asks for every table).
-    async fn table_type(&self, name: &str) -> DFResult<Option<TableType>> {
-        let listed = self.listed_async().await?;
-        let Some(table) = listed.iter().find(|t| t.name.eq_ignore_ascii_case(name)) else {
-            return Ok(None);
-        };
-        Ok(Some(match table.table_type.as_deref() {
-            Some("VIEW" | "MATERIALIZED_VIEW" | "METRIC_VIEW") => TableType::View,
-            _ => TableType::Base,
-        }))
-    }
-
-    fn table_exist(&self, name: &str) -> bool {
-        self.listed()
-            .iter()
-            .any(|table| table.name.eq_ignore_ascii_case(name))
+/// A table as Unity Catalog lists it, typed as DataFusion shows it.
+fn listed_table(table: Listed) -> ListedTable {
+    let table_type = match table.table_type.as_deref() {
+        Some("VIEW" | "MATERIALIZED_VIEW" | "METRIC_VIEW") => TableType::View,
+        _ => TableType::Base,
+    };
+    ListedTable {
+        name: table.name,
+        table_type,
     }
 }

@@ -17,9 +17,9 @@ use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, AwsCredential};
 use object_store::{CredentialProvider, ObjectStore};
 use url::Url;
 
-use super::api::{TemporaryCredentials, UnityCatalogApi};
+use super::api::{TableOperation, TemporaryCredentials, UnityCatalogApi};
 use crate::error::{Error, Result};
-use crate::sources::delta::StorageOptions;
+use crate::sources::delta::{StorageOptions, WriteGrant};
 
 /// Credentials are asked for again when less than this share of their
 /// lifetime is left...
@@ -32,14 +32,22 @@ const MIN_REUSE: Duration = Duration::from_secs(1);
 /// How long credentials without an `expiration_time` are used.
 const UNDATED_LIFETIME: Duration = Duration::from_secs(900);
 
-/// The temporary read credentials of one table, vended when first needed
-/// and again shortly before they expire.
+/// The temporary credentials of one table, vended when first needed and
+/// again shortly before they expire: for reading, until a write asks for
+/// [`grant_writes`](WriteGrant::grant_writes).
 #[derive(Debug)]
 pub(crate) struct CredentialVendor {
     api: UnityCatalogApi,
     table_id: String,
     full_name: String,
-    current: tokio::sync::Mutex<Option<Vended>>,
+    current: tokio::sync::Mutex<Current>,
+}
+
+/// What the vendor asks for now, and what it was given last.
+#[derive(Debug)]
+struct Current {
+    operation: TableOperation,
+    vended: Option<Vended>,
 }
 
 #[derive(Debug)]
@@ -56,7 +64,10 @@ impl CredentialVendor {
             api,
             table_id: table_id.to_string(),
             full_name: full_name.to_string(),
-            current: tokio::sync::Mutex::new(None),
+            current: tokio::sync::Mutex::new(Current {
+                operation: TableOperation::Read,
+                vended: None,
+            }),
         }
     }
 
@@ -64,14 +75,22 @@ impl CredentialVendor {
     /// One caller at a time asks the catalog; the others wait for its answer.
     pub(crate) async fn credentials(&self) -> Result<Arc<TemporaryCredentials>> {
         let mut current = self.current.lock().await;
-        if let Some(vended) = current.as_ref()
+        if let Some(vended) = current.vended.as_ref()
             && Instant::now() < vended.refresh_at
         {
             return Ok(Arc::clone(&vended.credentials));
         }
+        let vended = self.vend(current.operation).await?;
+        let credentials = Arc::clone(&vended.credentials);
+        current.vended = Some(vended);
+        Ok(credentials)
+    }
+
+    /// New credentials for `operation`, with the instant to renew them.
+    async fn vend(&self, operation: TableOperation) -> Result<Vended> {
         let credentials = self
             .api
-            .temporary_table_credentials(&self.table_id)
+            .temporary_table_credentials(&self.table_id, operation)
             .await
             .map_err(|err| self.about_table(err))?;
         let lifetime = match credentials.expiration_time {
@@ -83,12 +102,10 @@ impl CredentialVendor {
         };
         let ahead = (lifetime / REFRESH_SHARE).min(REFRESH_AHEAD);
         let reuse = lifetime.saturating_sub(ahead).max(MIN_REUSE);
-        let credentials = Arc::new(credentials);
-        *current = Some(Vended {
-            credentials: Arc::clone(&credentials),
+        Ok(Vended {
+            credentials: Arc::new(credentials),
             refresh_at: Instant::now() + reuse,
-        });
-        Ok(credentials)
+        })
     }
 
     /// `err`, saying it came from asking credentials for this table.
@@ -110,6 +127,21 @@ impl CredentialVendor {
             },
             other => other,
         }
+    }
+}
+
+#[async_trait]
+impl WriteGrant for CredentialVendor {
+    /// Asks for READ_WRITE credentials now, so that a refusal fails the
+    /// write before anything is written, and from then on.
+    async fn grant_writes(&self) -> Result<()> {
+        let mut current = self.current.lock().await;
+        if current.operation == TableOperation::ReadWrite {
+            return Ok(());
+        }
+        current.vended = Some(self.vend(TableOperation::ReadWrite).await?);
+        current.operation = TableOperation::ReadWrite;
+        Ok(())
     }
 }
 

@@ -25,7 +25,8 @@ use crate::sources::delta::StorageOptions;
 use crate::workspace::WorkspaceOptions;
 
 pub use api::{
-    AwsTemporaryCredentials, ColumnInfo, Listed, TableInfo, TemporaryCredentials, UnityCatalogApi,
+    AwsTemporaryCredentials, ColumnInfo, Listed, TableInfo, TableOperation, TemporaryCredentials,
+    UnityCatalogApi,
 };
 pub(crate) use catalog::UnitySource;
 pub use catalog::{UnityCatalog, UnitySchema};
