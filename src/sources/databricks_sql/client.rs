@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::physical_plan::metrics::{Count, Time};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
@@ -31,9 +31,9 @@ use serde_json::json;
 use super::DatabricksSqlOptions;
 use super::json_rows::JsonRow;
 use super::results::{ChunkFetcher, ResultMode};
-use super::types::arrow_field;
 use crate::error::{Error, Result};
 use crate::runtime::spawn_io;
+use crate::sources::unity_catalog::{ColumnInfo, columns_schema};
 use crate::workspace::WorkspaceClient;
 
 /// What a statement response says (the fields lakefed reads).
@@ -69,14 +69,6 @@ pub(crate) struct Manifest {
 pub(crate) struct ResultSchema {
     #[serde(default)]
     pub columns: Vec<ColumnInfo>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct ColumnInfo {
-    pub name: String,
-    pub type_text: Option<String>,
-    pub type_name: Option<String>,
-    pub position: Option<usize>,
 }
 
 /// One chunk of a result: links to it (`EXTERNAL_LINKS`) or its data
@@ -210,7 +202,7 @@ impl DatabricksSqlClient {
         // JSON_ARRAY values are strings typed by the manifest, which must
         // be understood; Arrow results only use it to decode text columns.
         let columns = manifest.schema.map(|s| s.columns).unwrap_or_default();
-        let manifest_schema = match (mode, columns_schema(columns)) {
+        let manifest_schema = match (mode, columns_schema(&columns)) {
             (_, Ok(schema)) => Some(Arc::new(schema)),
             (ResultMode::InlineJson, Err(err)) => return Err(err),
             (_, Err(_)) => None,
@@ -272,7 +264,7 @@ impl DatabricksSqlClient {
             .and_then(|manifest| manifest.schema)
             .map(|schema| schema.columns)
             .unwrap_or_default();
-        columns_schema(columns).map(Arc::new)
+        columns_schema(&columns).map(Arc::new)
     }
 
     /// Submits `sql` and waits until it has succeeded; a wait that is
@@ -448,24 +440,4 @@ impl Drop for RunningStatement {
             spawn_io(async move { client.cancel(&id).await });
         }
     }
-}
-
-/// The Arrow schema of columns as a result manifest or Unity Catalog
-/// describes them, in position order.
-pub(crate) fn columns_schema(mut columns: Vec<ColumnInfo>) -> Result<Schema> {
-    columns.sort_by_key(|column| column.position);
-    let fields = columns
-        .iter()
-        .map(|column| {
-            let type_text = column
-                .type_text
-                .as_deref()
-                .or(column.type_name.as_deref())
-                .ok_or_else(|| {
-                    Error::InvalidArgument(format!("column '{}' has no type", column.name))
-                })?;
-            arrow_field(&column.name, type_text, true)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Schema::new(fields))
 }

@@ -93,7 +93,7 @@ where
     Ok(Option::deserialize(deserializer)?.unwrap_or_default())
 }
 
-/// One column of a [`TableInfo`].
+/// One column of a [`TableInfo`] (or of a statement result manifest).
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct ColumnInfo {
     /// The column's name.
@@ -126,23 +126,30 @@ impl TableInfo {
     /// may return NULL for a NOT NULL column, and DataFusion would answer
     /// `masked IS NULL` as false without asking the engine.
     pub fn schema(&self) -> Result<SchemaRef> {
-        let mut columns: Vec<&ColumnInfo> = self.columns.iter().collect();
-        columns.sort_by_key(|column| column.position);
-        let fields = columns
-            .iter()
-            .map(|column| {
-                let type_text = column
-                    .type_text
-                    .as_deref()
-                    .or(column.type_name.as_deref())
-                    .ok_or_else(|| {
-                        Error::InvalidArgument(format!("column '{}' has no type", column.name))
-                    })?;
-                arrow_field(&column.name, type_text, true)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Arc::new(Schema::new(fields)))
+        columns_schema(&self.columns).map(Arc::new)
     }
+}
+
+/// The Arrow schema of columns as Unity Catalog (or a statement's result
+/// manifest, which uses the same fields) describes them, in position
+/// order, every field nullable.
+pub(crate) fn columns_schema(columns: &[ColumnInfo]) -> Result<Schema> {
+    let mut columns: Vec<&ColumnInfo> = columns.iter().collect();
+    columns.sort_by_key(|column| column.position);
+    let fields = columns
+        .iter()
+        .map(|column| {
+            let type_text = column
+                .type_text
+                .as_deref()
+                .or(column.type_name.as_deref())
+                .ok_or_else(|| {
+                    Error::InvalidArgument(format!("column '{}' has no type", column.name))
+                })?;
+            arrow_field(&column.name, type_text, true)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Schema::new(fields))
 }
 
 /// What temporary table credentials are asked for.

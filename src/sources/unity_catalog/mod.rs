@@ -24,6 +24,7 @@ use crate::remote::RemoteEngine;
 use crate::sources::delta::StorageOptions;
 use crate::workspace::WorkspaceOptions;
 
+pub(crate) use api::columns_schema;
 pub use api::{
     AwsTemporaryCredentials, ColumnInfo, Listed, TableInfo, TableOperation, TemporaryCredentials,
     UnityCatalogApi,
