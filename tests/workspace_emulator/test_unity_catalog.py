@@ -406,6 +406,8 @@ def test_append_delete_and_reset(url: str, storage: dict, w: WorkspaceClient, ta
     table = deltalake.DeltaTable(created["storage_location"], storage_options=storage_options(storage, credentials))
     assert table.version() == 1 and sorted(r["id"] for r in table.to_pyarrow_table().to_pylist()) == [1, 2]
     assert run(w, f"SELECT sum(id) FROM {full_name}").result.data_array == [["3"]]
+    delta = requests.get(f"{url}/emulator/unity-catalog/tables/{full_name}/delta", timeout=60).json()
+    assert delta["version"] == 1 and sorted(r["id"] for r in delta["rows"]) == [1, 2]
     assert requests.delete(f"{url}/emulator/unity-catalog/tables/{full_name}", timeout=60).status_code == 200
     with pytest.raises(NotFound):
         w.tables.get(full_name)
