@@ -328,7 +328,12 @@ impl Prefetch for LazySchema {
 impl Prefetch for LazyCatalog {
     async fn prefetch(&self) -> Result<()> {
         let names = self.listed_schemas().await?;
-        let schemas: Vec<_> = names.iter().map(|name| self.lazy_schema(name)).collect();
+        // DataFusion lists no source's own `information_schema`.
+        let schemas: Vec<_> = names
+            .iter()
+            .filter(|name| *name != INFORMATION_SCHEMA)
+            .map(|name| self.lazy_schema(name))
+            .collect();
         let prefetches = schemas
             .into_iter()
             .map(|schema| async move { schema.prefetch().await });
