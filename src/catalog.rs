@@ -16,9 +16,9 @@
 //!   callback, and a source that cannot be listed fails the query with its
 //!   own error instead of listing as empty.
 //! - A synchronous question asked outside a query (an embedder calling
-//!   [`CatalogProvider::schema_names`] directly) is answered from the cache,
-//!   however old; with nothing cached it is fetched there, and the caller's
-//!   thread waits on lakefed's I/O runtime.
+//!   [`CatalogProvider::schema_names`] directly, `ctx.table_exist`) is
+//!   answered from the cache while it is fresh; else it is fetched there,
+//!   and the caller's thread waits on lakefed's I/O runtime.
 //!
 //! Two synchronous DataFusion calls still do I/O, because DataFusion offers
 //! no asynchronous form of them: a table function's arguments become a table
@@ -32,6 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use datafusion::catalog::information_schema::INFORMATION_SCHEMA;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, Session, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::TableType;
@@ -55,8 +56,9 @@ pub(crate) const LISTING_TTL: Duration = Duration::from_secs(30);
 /// How many schema listings of one catalog are fetched at once.
 const PREFETCH_CONCURRENCY: usize = 8;
 
-/// The schema DataFusion answers listings in.
-const INFORMATION_SCHEMA: &str = "information_schema";
+/// The `information_schema` tables whose rows come from listings (the
+/// others list settings and functions).
+const LISTING_TABLES: [&str; 4] = ["schemata", "tables", "views", "columns"];
 
 /// A table as a source's listing names it.
 #[derive(Debug, Clone, PartialEq)]
@@ -153,19 +155,22 @@ impl<T: Clone + Send + 'static> Listing<T> {
 
     /// For DataFusion's synchronous calls: the cached listing, fresh when
     /// the query asking was prefetched; else fetched now on lakefed's I/O
-    /// runtime. These calls have no error channel: what cannot be listed
-    /// lists as empty (a query reading `information_schema` got the error
-    /// from its prefetch already).
+    /// runtime. These calls have no error channel: a listing that cannot be
+    /// fetched is the stale one, or empty if there is none.
     fn cached_or_fetch(
         &self,
         fetch: impl Future<Output = Result<T>> + Send + 'static,
     ) -> Option<T> {
-        if let Some((_, value)) = self.value.lock().as_ref() {
-            return Some(value.clone());
+        if let Some(value) = self.fresh() {
+            return Some(value);
         }
-        let value = block_on_io(fetch).ok()?;
-        *self.value.lock() = Some((Instant::now(), value.clone()));
-        Some(value)
+        match block_on_io(fetch) {
+            Ok(value) => {
+                *self.value.lock() = Some((Instant::now(), value.clone()));
+                Some(value)
+            }
+            Err(_) => self.value.lock().as_ref().map(|(_, stale)| stale.clone()),
+        }
     }
 }
 
@@ -423,7 +428,9 @@ fn listings(ctx: &SessionContext) -> Arc<SessionListings> {
         inner: Arc::clone(state.query_planner()),
         listings: Arc::clone(&listings),
     });
+    let session_id = state.session_id().to_string();
     *state = SessionStateBuilder::new_from_existing(state.clone())
+        .with_session_id(session_id)
         .with_query_planner(planner)
         .build();
     listings
@@ -451,20 +458,23 @@ impl QueryPlanner for PrefetchingPlanner {
         logical_plan: &LogicalPlan,
         session: &dyn Session,
     ) -> DFResult<Arc<dyn ExecutionPlan>> {
-        if reads_information_schema(logical_plan) {
+        let default_schema = &session.config_options().catalog.default_schema;
+        if reads_listings(logical_plan, default_schema) {
             self.listings.prefetch(session).await?;
         }
         self.inner.create_physical_plan(logical_plan, session).await
     }
 }
 
-/// Whether `plan` (or a subquery of it) scans an `information_schema` table.
-fn reads_information_schema(plan: &LogicalPlan) -> bool {
+/// Whether `plan` (or a subquery of it) scans an `information_schema`
+/// table made of listings; `default_schema` is the schema of bare names.
+fn reads_listings(plan: &LogicalPlan, default_schema: &str) -> bool {
     let mut found = false;
     // The closure never fails.
     let _ = plan.apply_with_subqueries(|node| {
         if let LogicalPlan::TableScan(scan) = node
-            && scan.table_name.schema() == Some(INFORMATION_SCHEMA)
+            && scan.table_name.schema().unwrap_or(default_schema) == INFORMATION_SCHEMA
+            && LISTING_TABLES.contains(&scan.table_name.table())
         {
             found = true;
             return Ok(TreeNodeRecursion::Stop);

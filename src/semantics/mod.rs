@@ -86,7 +86,9 @@ pub fn install(ctx: &SessionContext) {
         })
         .collect();
     let planner = Arc::new(GuardedPlanner::new(Arc::clone(state.query_planner())));
+    let session_id = state.session_id().to_string();
     *state = SessionStateBuilder::new_from_existing(state.clone())
+        .with_session_id(session_id)
         .with_query_planner(planner)
         .with_analyzer_rules(analyzer_rules)
         .with_physical_optimizer_rules(physical_rules)

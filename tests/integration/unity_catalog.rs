@@ -208,7 +208,8 @@ async fn a_query_reads_the_delta_log_once() {
     let _turn = turn().await;
     let ctx = session(false, Route::Auto).await;
     let log = format!("spark_catalog/{NS}/orders/_delta_log");
-    // The first query opens the table, the second finds it resolved.
+    // The first query opens the table; the second finds it in the
+    // catalog's cache and reads the log again, once.
     for query in ["first", "second"] {
         admin("storage-log/clear", json!({})).await;
         rows_of(&ctx, &format!("SELECT count(*) FROM uc.{NS}.orders")).await;
@@ -607,6 +608,12 @@ async fn an_insert_appends_to_an_external_table_with_write_credentials() {
     // And the next query reads them too.
     let read = rows_of(&ctx, &format!("SELECT count(*) AS n FROM uc.{NS}.ledger")).await;
     assert!(read.contains("| 3 |"), "{read}");
+    // In a new session, a write first and a read right after it.
+    let ctx = session(false, Route::Direct).await;
+    let insert = format!("INSERT INTO uc.{NS}.ledger VALUES (4, 'closed')");
+    rows_of(&ctx, &insert).await;
+    let read = rows_of(&ctx, &format!("SELECT count(*) AS n FROM uc.{NS}.ledger")).await;
+    assert!(read.contains("| 4 |"), "{read}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,9 +4,10 @@
 //! - [`DatabricksSqlClient`]: statements on one warehouse; results stream
 //!   from their Arrow chunks, downloaded in parallel and in order;
 //!   cancelled when dropped.
-//! - [`DatabricksCatalog`]: a Unity Catalog catalog as a DataFusion catalog
-//!   (`<source>.<schema>.<table>`), listed and described through the Unity
-//!   Catalog API without waiting for the warehouse.
+//! - `DatabricksCatalog`: what a Unity Catalog catalog holds, for the shared
+//!   [`catalog`](crate::catalog) mechanism (`<source>.<schema>.<table>`),
+//!   listed and described through the Unity Catalog API without waiting
+//!   for the warehouse.
 //! - The client is the [`RemoteEngine`](crate::remote::RemoteEngine) of the
 //!   catalog's tables: scans and whole subplans reach the warehouse through
 //!   [`crate::remote`] in the Spark SQL dialect, as for Spark Connect.
@@ -23,7 +24,7 @@ use std::time::Duration;
 
 use crate::workspace::WorkspaceOptions;
 
-pub use catalog::{DatabricksCatalog, DatabricksSchema};
+pub(crate) use catalog::DatabricksCatalog;
 pub use client::{DatabricksSqlClient, StatementMetrics};
 pub use types::arrow_field;
 

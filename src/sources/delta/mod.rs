@@ -2,13 +2,15 @@
 //! `delta_scan` table function, and writes through `INSERT INTO` and
 //! `CREATE TABLE ... AS SELECT`.
 
+mod resolved;
 mod schema;
 mod storage;
 mod table;
 mod table_function;
 mod write;
 
-pub use schema::DeltaSchemaProvider;
+pub(crate) use resolved::ResolvedDeltaTable;
+pub(crate) use schema::DeltaSchemaProvider;
 pub use storage::{SUPPORTED_SCHEMES, StorageOptions, parse_location, parse_new_location, redact};
 pub(crate) use table::WriteGrant;
 pub use table::{DeltaTableProvider, TableVersion};

@@ -1,9 +1,10 @@
-//! A directory (or object store prefix) of Delta tables as one DataFusion
-//! schema: every child that holds a `_delta_log` is a table.
+//! A directory (or object store prefix) of Delta tables as one schema (of
+//! the shared [`catalog`](crate::catalog) mechanism): every child that holds
+//! a `_delta_log` is a table.
 //!
 //! Tables are discovered lazily, through the shared [`catalog`](crate::catalog)
 //! mechanism: a query opens only the tables it names, and an opened table is
-//! kept and read at its latest version once per query.
+//! kept and read at its latest version when a query names it.
 //! `CREATE TABLE <schema>.<name> AS SELECT ...` writes a new Delta table under
 //! the prefix.
 
@@ -20,6 +21,7 @@ use object_store::path::Path;
 use parking_lot::RwLock;
 use url::Url;
 
+use super::resolved::ResolvedDeltaTable;
 use super::storage::{StorageOptions, child_url, redact};
 use super::table::{DeltaTableProvider, TableVersion, classify};
 use super::write::{SaveMode, write_batches};
@@ -63,11 +65,11 @@ impl DeltaSchemaProvider {
         list_tables(Arc::clone(&self.store), redact(&self.root)).await
     }
 
-    async fn open(&self, name: &str) -> Result<Option<Arc<DeltaTableProvider>>> {
+    /// The table `name` as a query resolves it now.
+    async fn open(&self, name: &str) -> Result<Option<ResolvedDeltaTable>> {
         let existing = self.opened.read().get(name).cloned();
         if let Some(table) = existing {
-            table.refresh_for_query().await?;
-            return Ok(Some(table));
+            return ResolvedDeltaTable::refreshed(table).await.map(Some);
         }
         if name.contains('/') || name == "." || name == ".." {
             return Ok(None);
@@ -75,12 +77,11 @@ impl DeltaSchemaProvider {
         let url = child_url(&self.root, name)?;
         match DeltaTableProvider::try_open(&url, &self.options, TableVersion::Latest).await {
             Ok(table) => {
-                table.mark_resolved();
                 let table = Arc::new(table);
                 self.opened
                     .write()
                     .insert(name.to_string(), Arc::clone(&table));
-                Ok(Some(table))
+                Ok(Some(ResolvedDeltaTable::opened(table)))
             }
             Err(Error::NotATable { .. }) => Ok(None),
             Err(err) => Err(err),
@@ -141,10 +142,8 @@ impl RemoteSchema for DeltaSchemaProvider {
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        Ok(self
-            .open(name)
-            .await?
-            .map(|table| table as Arc<dyn TableProvider>))
+        let table = self.open(name).await?;
+        Ok(table.map(|table| Arc::new(table) as Arc<dyn TableProvider>))
     }
 
     /// Table names are directory names, which are case-sensitive.

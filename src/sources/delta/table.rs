@@ -9,7 +9,6 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -52,10 +51,12 @@ pub enum TableVersion {
 
 /// A Delta table registered in DataFusion.
 ///
-/// Tracking the latest version, it checks the Delta log for new commits once
-/// per query (when the query resolves the table through a schema, or else
-/// when it scans it), so rows written by `INSERT INTO` (or by any other writer) are visible to
-/// the next query. A time-travel table stays pinned.
+/// Tracking the latest version, it checks the Delta log for new commits at
+/// the start of every scan, so rows written by `INSERT INTO` (or by any
+/// other writer) are visible to the next query; a table a query resolves
+/// through a schema is read as the resolution found it
+/// ([`ResolvedDeltaTable`](super::ResolvedDeltaTable)). A time-travel table
+/// stays pinned.
 pub struct DeltaTableProvider {
     location: String,
     version: TableVersion,
@@ -63,15 +64,7 @@ pub struct DeltaTableProvider {
     write_grant: Option<Arc<dyn WriteGrant>>,
     table: tokio::sync::Mutex<DeltaTable>,
     current: RwLock<Arc<DeltaScanNext>>,
-    /// When a query resolving the table last read its log, until a scan
-    /// uses that read.
-    resolved_at: parking_lot::Mutex<Option<Instant>>,
 }
-
-/// How long after a query resolved a table its scan may use the log read
-/// then, rather than read it again: planning takes moments, and a plan
-/// executed later reads the log again.
-const RESOLUTION_REUSE: Duration = Duration::from_secs(10);
 
 impl fmt::Debug for DeltaTableProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -165,7 +158,6 @@ impl DeltaTableProvider {
             write_grant: None,
             table: tokio::sync::Mutex::new(table),
             current: RwLock::new(Arc::new(scan)),
-            resolved_at: parking_lot::Mutex::new(None),
         })
     }
 
@@ -217,31 +209,45 @@ impl DeltaTableProvider {
         Ok(scan)
     }
 
-    /// Reads new commits for a query that names the table; the query's
-    /// scan then reads the log no second time.
-    pub(crate) async fn refresh_for_query(&self) -> Result<()> {
-        self.refresh(None).await?;
-        self.mark_resolved();
-        Ok(())
-    }
-
-    /// Records that a query resolved the table just now, with its log read.
-    pub(crate) fn mark_resolved(&self) {
-        *self.resolved_at.lock() = Some(Instant::now());
-    }
-
-    /// The table as a scan reads it: as the query resolving it read it
-    /// moments ago, or with new commits read now.
-    async fn snapshot_for_scan(&self, planned_schema: &SchemaRef) -> Result<Arc<DeltaScanNext>> {
-        let resolved = self.resolved_at.lock().take();
-        match resolved.is_some_and(|at| at.elapsed() < RESOLUTION_REUSE) {
-            true => Ok(self.current()),
-            false => self.refresh(Some(planned_schema)).await,
-        }
-    }
-
-    fn current(&self) -> Arc<DeltaScanNext> {
+    /// The snapshot read last.
+    pub(crate) fn current(&self) -> Arc<DeltaScanNext> {
         Arc::clone(&self.current.read())
+    }
+
+    /// A scan of `snapshot`, the table as `planned_schema` describes it.
+    pub(crate) async fn scan_snapshot(
+        &self,
+        snapshot: Arc<DeltaScanNext>,
+        planned_schema: &SchemaRef,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DFResult<Arc<dyn ExecutionPlan>> {
+        let (float_filters, filters): (Vec<Expr>, Vec<Expr>) = filters
+            .iter()
+            .cloned()
+            .partition(|filter| names_a_float(filter, planned_schema));
+        // A float column in the output can get a filter from above at run
+        // time too: `ORDER BY x DESC LIMIT n` pushes `x > <n-th best>` into
+        // the scan, which pruned files holding NaN by their statistics.
+        let reads_a_float = planned_schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| projection.is_none_or(|columns| columns.contains(i)))
+            .any(|(_, field)| field.data_type().is_floating());
+        if float_filters.is_empty() && !reads_a_float {
+            return snapshot.scan(state, projection, &filters, limit).await;
+        }
+        snapshot
+            .scan(
+                &without_statistics_pruning(state)?,
+                projection,
+                &filters,
+                limit,
+            )
+            .await
     }
 }
 
@@ -432,30 +438,9 @@ impl TableProvider for DeltaTableProvider {
         limit: Option<usize>,
     ) -> DFResult<Arc<dyn ExecutionPlan>> {
         let planned_schema = self.schema();
-        let scan = self.snapshot_for_scan(&planned_schema).await?;
-        let (float_filters, filters): (Vec<Expr>, Vec<Expr>) = filters
-            .iter()
-            .cloned()
-            .partition(|filter| names_a_float(filter, &planned_schema));
-        // A float column in the output can get a filter from above at run
-        // time too: `ORDER BY x DESC LIMIT n` pushes `x > <n-th best>` into
-        // the scan, which pruned files holding NaN by their statistics.
-        let reads_a_float = planned_schema
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| projection.is_none_or(|columns| columns.contains(i)))
-            .any(|(_, field)| field.data_type().is_floating());
-        if float_filters.is_empty() && !reads_a_float {
-            return scan.scan(state, projection, &filters, limit).await;
-        }
-        scan.scan(
-            &without_statistics_pruning(state)?,
-            projection,
-            &filters,
-            limit,
-        )
-        .await
+        let snapshot = self.refresh(Some(&planned_schema)).await?;
+        self.scan_snapshot(snapshot, &planned_schema, state, projection, filters, limit)
+            .await
     }
 
     fn supports_filters_pushdown(

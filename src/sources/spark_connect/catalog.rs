@@ -1,4 +1,4 @@
-//! A Spark catalog as a DataFusion catalog.
+//! A Spark catalog as a catalog of lakefed's ([`crate::catalog`]).
 //!
 //! Names map one to one: the DataFusion catalog `<source>` is one Spark
 //! catalog (the session's current one unless configured), each Spark
@@ -47,11 +47,6 @@ impl SparkCatalog {
             source: source.to_string(),
             catalog,
         }
-    }
-
-    /// The client, to run Spark SQL in the same Spark session.
-    pub fn client(&self) -> &SparkConnectClient {
-        &self.client
     }
 }
 

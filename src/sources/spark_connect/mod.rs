@@ -3,8 +3,8 @@
 //! - [`SparkConnectClient`]: one Spark session over gRPC; query results
 //!   stream as Arrow batches, resumed when the stream breaks, interrupted
 //!   when dropped.
-//! - [`SparkCatalog`]: a Spark catalog as a DataFusion catalog
-//!   (`<source>.<namespace>.<table>`).
+//! - `SparkCatalog`: what a Spark catalog holds, for the shared
+//!   [`catalog`](crate::catalog) mechanism (`<source>.<namespace>.<table>`).
 //! - The client is the [`RemoteEngine`](crate::remote::RemoteEngine) of
 //!   the catalog's [`RemoteTable`](crate::remote::RemoteTable)s: scans and
 //!   federated subplans reach Spark through [`crate::remote`], in its Spark
@@ -17,7 +17,7 @@ mod engine;
 mod execute;
 mod types;
 
-pub use catalog::{SparkCatalog, SparkSchema};
+pub(crate) use catalog::SparkCatalog;
 pub use client::{ClientOptions, SparkConnectClient};
 pub use connection::{ConnectionString, DEFAULT_PORT, Keepalive, TOKEN_ENV, Transport};
 pub use execute::ExecuteMetrics;

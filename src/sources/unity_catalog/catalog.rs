@@ -28,7 +28,7 @@ use super::{Compute, UnityCatalogOptions};
 use crate::catalog::{ListedTable, RemoteCatalog, RemoteSchema};
 use crate::error::{Error, Result};
 use crate::remote::{RemoteTable, RemoteTableName};
-use crate::sources::delta::{DeltaTableProvider, TableVersion, parse_location};
+use crate::sources::delta::{DeltaTableProvider, ResolvedDeltaTable, TableVersion, parse_location};
 
 /// What every catalog of one Unity Catalog source shares.
 pub(crate) struct UnitySource {
@@ -91,35 +91,43 @@ pub struct UnitySchema {
 }
 
 /// A table resolved at an instant.
-type Resolved = (Instant, Arc<dyn TableProvider>);
+type Resolved = (Instant, Answer);
+
+/// How a table is answered.
+#[derive(Clone, Debug)]
+enum Answer {
+    /// Read from storage: resolved again (its log read) by every query.
+    Storage(Arc<DeltaTableProvider>),
+    /// By the compute source.
+    Compute(Arc<dyn TableProvider>),
+}
 
 impl UnitySchema {
-    fn cached(&self, name: &str) -> Option<Arc<dyn TableProvider>> {
+    fn cached(&self, name: &str) -> Option<Answer> {
         let tables = self.tables.lock();
         tables
             .get(name)
             .filter(|(at, _)| at.elapsed() < self.source.options.cache_ttl)
-            .map(|(_, table)| Arc::clone(table))
+            .map(|(_, answer)| answer.clone())
     }
 
     /// The table `info` describes, answered the way its route says.
-    async fn resolve(&self, info: TableInfo) -> Result<Arc<dyn TableProvider>> {
+    async fn resolve(&self, info: TableInfo) -> Result<Answer> {
         let route = self.source.options.route;
         if route == Route::Compute {
-            return self
-                .compute_table(info, "the source's route is \"compute\"")
-                .await;
+            let reason = "the source's route is \"compute\"";
+            return self.compute_table(info, reason).await.map(Answer::Compute);
         }
         let reason = match governed(&info).or_else(|| not_readable(&info)) {
             Some(reason) => reason,
             None => match self.direct_table(&info).await? {
-                Direct::Table(table) => return Ok(table),
+                Direct::Table(table) => return Ok(Answer::Storage(table)),
                 Direct::Refused(reason) => reason,
             },
         };
         match route {
             Route::Direct => Err(self.not_direct(&info, &reason)),
-            _ => self.compute_table(info, &reason).await,
+            _ => self.compute_table(info, &reason).await.map(Answer::Compute),
         }
     }
 
@@ -167,7 +175,6 @@ impl UnitySchema {
         let table = DeltaTableProvider::try_open_in(&url, store, &key, TableVersion::Latest)
             .await?
             .writable_after(vendor);
-        table.mark_resolved();
         Ok(Direct::Table(Arc::new(table)))
     }
 
@@ -217,7 +224,7 @@ impl UnitySchema {
 
 /// How a table is read from storage, or why it is not.
 enum Direct {
-    Table(Arc<dyn TableProvider>),
+    Table(Arc<DeltaTableProvider>),
     Refused(String),
 }
 
@@ -244,17 +251,24 @@ impl RemoteSchema for UnitySchema {
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        if let Some(table) = self.cached(name) {
-            return Ok(Some(table));
-        }
-        let api = &self.source.api;
-        let Some(info) = api.table(&self.catalog, &self.schema, name).await? else {
-            return Ok(None);
+        let (answer, opened) = match self.cached(name) {
+            Some(answer) => (answer, false),
+            None => {
+                let api = &self.source.api;
+                let Some(info) = api.table(&self.catalog, &self.schema, name).await? else {
+                    return Ok(None);
+                };
+                let answer = self.resolve(info).await?;
+                let fresh = (Instant::now(), answer.clone());
+                self.tables.lock().insert(name.to_string(), fresh);
+                (answer, true)
+            }
         };
-        let table = self.resolve(info).await?;
-        let fresh = (Instant::now(), Arc::clone(&table));
-        self.tables.lock().insert(name.to_string(), fresh);
-        Ok(Some(table))
+        Ok(Some(match answer {
+            Answer::Storage(table) if opened => Arc::new(ResolvedDeltaTable::opened(table)),
+            Answer::Storage(table) => Arc::new(ResolvedDeltaTable::refreshed(table).await?),
+            Answer::Compute(table) => table,
+        }))
     }
 }
 

@@ -80,7 +80,14 @@ impl CredentialVendor {
         {
             return Ok(Arc::clone(&vended.credentials));
         }
-        let vended = self.vend(current.operation).await?;
+        let vended = match self.vend(current.operation).await {
+            // Writes are no longer granted: reads go on with READ ones.
+            Err(_) if current.operation == TableOperation::ReadWrite => {
+                current.operation = TableOperation::Read;
+                self.vend(TableOperation::Read).await?
+            }
+            vended => vended?,
+        };
         let credentials = Arc::clone(&vended.credentials);
         current.vended = Some(vended);
         Ok(credentials)
@@ -133,13 +140,22 @@ impl CredentialVendor {
 #[async_trait]
 impl WriteGrant for CredentialVendor {
     /// Asks for READ_WRITE credentials now, so that a refusal fails the
-    /// write before anything is written, and from then on.
+    /// write before anything is written. The table's store (which reads
+    /// use too) keeps asking for READ_WRITE ones while they are granted.
     async fn grant_writes(&self) -> Result<()> {
         let mut current = self.current.lock().await;
         if current.operation == TableOperation::ReadWrite {
             return Ok(());
         }
-        current.vended = Some(self.vend(TableOperation::ReadWrite).await?);
+        let vended = self.vend(TableOperation::ReadWrite).await?;
+        if vended.credentials.aws_temp_credentials.is_none() {
+            return Err(Error::InvalidArgument(format!(
+                "Unity Catalog vended write credentials for table {} of a kind lakefed does not \
+                 use yet (only AWS)",
+                self.full_name
+            )));
+        }
+        current.vended = Some(vended);
         current.operation = TableOperation::ReadWrite;
         Ok(())
     }

@@ -3,8 +3,9 @@
 //!
 //! - [`UnityCatalogApi`]: the REST API (`/api/2.1/unity-catalog`): listings,
 //!   table descriptions, temporary table credentials.
-//! - [`UnityCatalog`]: one catalog as a DataFusion catalog, resolving only
-//!   the tables a query names.
+//! - `UnityCatalog`: what one catalog holds, for the shared
+//!   [`catalog`](crate::catalog) mechanism, resolving only the tables a
+//!   query names.
 //! - Each table is answered either **direct** (a Delta table read from its
 //!   `storage_location` with credentials the catalog vends, refreshed before
 //!   they expire) or by **compute**: a `databricks_sql` or `spark_connect`
@@ -29,8 +30,8 @@ pub use api::{
     AwsTemporaryCredentials, ColumnInfo, Listed, TableInfo, TableOperation, TemporaryCredentials,
     UnityCatalogApi,
 };
+pub(crate) use catalog::UnityCatalog;
 pub(crate) use catalog::UnitySource;
-pub use catalog::{UnityCatalog, UnitySchema};
 pub use route::Route;
 
 /// How a Unity Catalog source is attached.
