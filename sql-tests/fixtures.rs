@@ -92,6 +92,17 @@ pub async fn create(root: &Path) -> Result<(), BoxError> {
     for (sql, mode) in VERSIONS {
         write(&ctx, &root.join("versions"), sql, &[], *mode).await?;
     }
+    // A table with a CHECK constraint, which lakefed does not write to.
+    let checked = root.join("checked");
+    let rows = "SELECT * FROM (VALUES (1), (2)) AS t(id)";
+    write(&ctx, &checked, rows, &[], SaveMode::Overwrite).await?;
+    let url = url::Url::from_directory_path(std::path::absolute(&checked)?)
+        .map_err(|()| format!("{} is not a directory path", checked.display()))?;
+    deltalake::DeltaTable::try_from_url(url)
+        .await?
+        .add_constraint()
+        .with_constraint("positive_id", "id > 0")
+        .await?;
     std::fs::create_dir_all(root.join("not_a_table"))?;
     std::fs::write(root.join("not_a_table").join("data.csv"), "a,b\n1,2\n")?;
     Ok(())

@@ -21,6 +21,8 @@ use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use deltalake::delta_datafusion::DeltaScanNext;
+use deltalake::kernel::StructTypeExt;
+use deltalake::table::config::TablePropertiesExt;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use object_store::ObjectStore;
 use parking_lot::RwLock;
@@ -248,6 +250,33 @@ impl DeltaTableProvider {
                 limit,
             )
             .await
+    }
+}
+
+/// What a write to `table` would have to check or compute that deltalake's
+/// DataFusion sink (which `INSERT INTO` uses) does not: CHECK constraints,
+/// column invariants and generated columns. Writing past them would commit
+/// rows that break the table's rules.
+fn unchecked_on_write(table: &DeltaTable) -> Option<String> {
+    let state = table.snapshot().ok()?;
+    if let Some(constraint) = state.table_config().get_constraints().first() {
+        return Some(format!("CHECK constraint {}", constraint.name));
+    }
+    let schema = state.schema();
+    match schema.get_invariants() {
+        Ok(invariants) if invariants.is_empty() => {}
+        Ok(invariants) => {
+            return Some(format!(
+                "an invariant on column {}",
+                invariants[0].field_name
+            ));
+        }
+        Err(_) => return Some("column invariants".to_string()),
+    }
+    match schema.get_generated_columns() {
+        Ok(generated) if generated.is_empty() => None,
+        Ok(generated) => Some(format!("generated column {}", generated[0].name)),
+        Err(_) => Some("generated columns".to_string()),
     }
 }
 
@@ -481,6 +510,13 @@ impl TableProvider for DeltaTableProvider {
         }
         let planned_schema = self.schema();
         let scan = self.refresh(Some(&planned_schema)).await?;
+        if let Some(unchecked) = unchecked_on_write(&*self.table.lock().await) {
+            return Err(DataFusionError::Plan(format!(
+                "cannot write to Delta table '{}': it has {unchecked}, which lakefed's Delta \
+                 writer does not check yet (write it with Spark or delta-rs)",
+                self.location
+            )));
+        }
         scan.insert_into(state, input, insert_op).await
     }
 }
