@@ -85,13 +85,15 @@ What it emulates
   INVALID_PARAMETER_VALUE. Missing objects are 404 CATALOG_DOES_NOT_EXIST /
   SCHEMA_DOES_NOT_EXIST / TABLE_DOES_NOT_EXIST.
 - Unity Catalog tables on cloud storage (uc_tables.py): tables made through
-  the admin API are Delta tables (written with the `deltalake` package) on
+  the admin API are Delta tables (written with the `deltalake` package), or
+  with `data_source_format` PARQUET, CSV or JSON unpartitioned tables of one
+  file per create or append, encoded as Spark's writers do, on
   the emulator's S3 server, at `s3://lakefed-uc/<catalog>/<schema>/<table>`,
   with the same rows queryable through the warehouse under the same name (a
   Spark Parquet copy of the Delta schema; for a governed table a hidden copy
   under a Spark VIEW applying the row filter and column masks). GET and list
   answer for them `table_type` (EXTERNAL or MANAGED), `data_source_format`
-  DELTA, the S3 `storage_location`, a `table_id` (uuid) of their own,
+  as made, the S3 `storage_location`, a `table_id` (uuid) of their own,
   columns from the Delta schema (`type_text`, `type_json`, `type_name`,
   `type_precision`, `type_scale`, `position`, `nullable`,
   `partition_index`) and Databricks' `row_filter {function_name,
@@ -194,13 +196,16 @@ Admin API for tests (not part of the Databricks API, no authentication)
   "'***'"}}, "vending_refused": false (true: vending answers 403),
   "storage_location": "s3://..." (default s3://lakefed-uc/<catalog>/<schema>/
   <table>; a location outside the bucket `lakefed-uc`, e.g. in a bucket that
-  does not exist, is recorded and vended for but nothing is written there)}`
+  does not exist, is recorded and vended for but nothing is written there),
+  "data_source_format": "DELTA" (default) | "PARQUET" | "CSV" | "JSON" (no
+  partition_columns)}`
   -> the TableInfo. 400 INVALID_PARAMETER_VALUE for a bad body, SQL Spark
   refuses or rows Delta cannot hold (intervals); 409 TABLE_ALREADY_EXISTS
   when the name is taken in Spark or here.
 - `POST /emulator/unity-catalog/tables/{full_name}/append` with `{"sql":
-  ...}`: the rows (cast to the table's schema) become a new Delta commit and
-  are inserted into the Spark copy -> the TableInfo.
+  ...}`: the rows (cast to the table's schema) become a new Delta commit (a
+  new file of a file table) and are inserted into the Spark copy -> the
+  TableInfo.
 - `GET /emulator/unity-catalog/tables/{full_name}/delta`: `{"version",
   "rows"}` of the Delta table as the deltalake package reads it from storage
   (what another engine wrote there; the Spark copy does not see it).

@@ -1,11 +1,18 @@
-"""Unity Catalog tables stored as Delta tables on the storage server, made by
-the admin API (`/emulator/unity-catalog/tables`).
+"""Unity Catalog tables stored on the storage server (as Delta tables, or as
+Parquet, CSV or JSON files), made by the admin API
+(`/emulator/unity-catalog/tables`).
 
 A table's rows are what its `sql` computes on Spark, taken as Arrow (every
 field made nullable, as Spark's own tables are) and written twice:
-- as a Delta table with the `deltalake` package, as the storage admin, at
-  `s3://lakefed-uc/<catalog>/<schema>/<table>` (or the `storage_location`
-  given; a location outside the bucket `lakefed-uc` is recorded, not written);
+- to storage, as the storage admin, at `s3://lakefed-uc/<catalog>/<schema>/<table>`
+  (or the `storage_location` given; a location outside the bucket
+  `lakefed-uc` is recorded, not written): by default (`data_source_format`
+  DELTA) as a Delta table with the `deltalake` package; as PARQUET, CSV or
+  JSON, one file per create or append (`part-NNNNN-<uuid>.<ext>`, beside a
+  `_SUCCESS` marker) in the layout and encoding Spark's writers use
+  (Parquet timestamps as INT96; CSV without a header, its timestamps in
+  pyarrow's spelling; JSON lines without NULL fields); file tables are not
+  partitioned;
 - as a Spark Parquet table with the Delta table's schema, so the warehouse
   answers the same rows under the same three-part name. A governed table
   (row filter or column masks) keeps its rows in a hidden Parquet table
@@ -14,15 +21,18 @@ field made nullable, as Spark's own tables are) and written twice:
   (`CAST(expression AS type)`).
 
 The UC metadata (TableInfo) of these tables is an overlay that the catalog
-answers instead of Spark's: `table_type` as given, `data_source_format`
-DELTA, the S3 `storage_location`, a `table_id` (uuid4) of its own, columns
-from the Delta schema, Databricks' `row_filter` and column `mask`."""
+answers instead of Spark's: `table_type` and `data_source_format` as given, the S3 `storage_location`, a `table_id` (uuid4) of its own, columns
+from the rows' schema, Databricks' `row_filter` and column `mask`."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime
+import decimal
+import io
 import json
+import math
 import threading
 import time
 import uuid
@@ -30,6 +40,8 @@ from typing import Any
 
 import deltalake
 import pyarrow as pa
+import pyarrow.csv
+import pyarrow.parquet
 from pyspark.errors import AnalysisException, PySparkException
 from pyspark.sql import types as T
 
@@ -41,6 +53,8 @@ from .vending import split_s3_url
 
 HIDDEN_PREFIX = "__lakefed_uc_base_"
 _TABLE_TYPES = ("EXTERNAL", "MANAGED")
+_FILE_EXTENSIONS = {"PARQUET": "parquet", "CSV": "csv", "JSON": "json"}
+_FORMATS = ("DELTA", *_FILE_EXTENSIONS)
 _CREATE_FIELDS = {
     "full_name",
     "sql",
@@ -50,6 +64,7 @@ _CREATE_FIELDS = {
     "column_masks",
     "vending_refused",
     "storage_location",
+    "data_source_format",
 }
 
 
@@ -78,6 +93,7 @@ class _CreateSpec:
     governance: Governance
     vending_refused: bool
     storage_location: str
+    data_source_format: str
 
     @property
     def full_name(self) -> str:
@@ -99,9 +115,17 @@ class _CreateSpec:
             isinstance(location, str) and location.startswith("s3://") and all(split_s3_url(location)),
             "storage_location must be an s3://bucket/path URL",
         )
+        data_source_format = body.get("data_source_format", "DELTA")
+        _check(data_source_format in _FORMATS, f"data_source_format must be one of {_FORMATS}")
+        _check(
+            data_source_format == "DELTA" or not partitions,
+            "only DELTA tables take partition_columns here",
+        )
         governance = _governance(body.get("row_filter"), body.get("column_masks") or {})
         sql = _string(body, "sql")
-        return cls(catalog, schema, name, sql, table_type, partitions, governance, vending_refused, location)
+        return cls(
+            catalog, schema, name, sql, table_type, partitions, governance, vending_refused, location, data_source_format
+        )
 
     def check_columns(self, names: list[str]) -> None:
         """The columns the spec names are the table's."""
@@ -133,8 +157,12 @@ class UcTable:
         return self.info["storage_location"]
 
     @property
+    def format(self) -> str:
+        return self.info["data_source_format"]
+
+    @property
     def written(self) -> bool:
-        """Whether the Delta table is on the storage server."""
+        """Whether the table is on the storage server."""
         return split_s3_url(self.location)[0] == BUCKET
 
 
@@ -201,7 +229,7 @@ class UcTables:
                     self._run(f"CREATE VIEW {table.view} AS {_governed_select(table)}")
                 if table.written:
                     self._storage.delete_prefix(*split_s3_url(table.location))
-                    self._write_delta(table, rows, "error", spec.partition_columns)
+                    self._write(table, rows, "error", spec.partition_columns)
             except Exception:
                 self._drop_spark_objects(table)
                 raise
@@ -220,7 +248,7 @@ class UcTables:
             except (pa.ArrowException, ValueError) as exc:
                 raise _invalid(f"the rows do not fit the table's schema {table.schema.simpleString()}: {exc}") from None
             if table.written:
-                self._write_delta(table, rows, "append", [])
+                self._write(table, rows, "append", [])
             self._save(rows, table, create=False)
             with self._lock:
                 table.info["updated_at"] = _now_millis()
@@ -231,8 +259,8 @@ class UcTables:
         table as the deltalake package reads it from storage, as the admin
         (its version and rows), to check what another engine wrote there."""
         table = self._existing(full_name)
-        if not table.written:
-            raise _invalid(f"Table '{full_name}' is not stored on the storage server.")
+        if not table.written or table.format != "DELTA":
+            raise _invalid(f"Table '{full_name}' is not a Delta table on the storage server.")
         delta = deltalake.DeltaTable(table.location, storage_options=self._storage.admin_storage_options())
         return {"version": delta.version(), "rows": delta.to_pyarrow_table().to_pylist()}
 
@@ -252,6 +280,21 @@ class UcTables:
         if table is None:
             raise ApiError(404, "TABLE_DOES_NOT_EXIST", f"Table '{full_name}' does not exist.")
         return table
+
+    def _write(self, table: UcTable, rows: pa.Table, mode: str, partitions: list[str]) -> None:
+        if table.format == "DELTA":
+            self._write_delta(table, rows, mode, partitions)
+            return
+        bucket, prefix = split_s3_url(table.location)
+        s3 = self._storage.admin_client("s3")
+        extension = _FILE_EXTENSIONS[table.format]
+        count = sum(
+            1 for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/")
+            for o in page.get("Contents", []) if o["Key"].endswith("." + extension)
+        )
+        key = f"{prefix}/part-{count:05d}-{uuid.uuid4()}.{extension}"
+        s3.put_object(Bucket=bucket, Key=key, Body=_encoded(rows, table.format))
+        s3.put_object(Bucket=bucket, Key=f"{prefix}/_SUCCESS", Body=b"")
 
     def _write_delta(self, table: UcTable, rows: pa.Table, mode: str, partitions: list[str]) -> None:
         try:
@@ -314,7 +357,7 @@ def _table_info(spec: _CreateSpec, spark_schema: T.StructType) -> dict:
         "schema_name": spec.schema,
         "full_name": spec.full_name,
         "table_type": spec.table_type,
-        "data_source_format": "DELTA",
+        "data_source_format": spec.data_source_format,
         "storage_location": spec.storage_location,
         "table_id": str(uuid.uuid4()),
         "securable_type": "TABLE",
@@ -365,6 +408,42 @@ def _governance(row_filter: Any, column_masks: Any) -> Governance:
         "column_masks must map column names to {function_name, using_column_names, expression}",
     )
     return Governance(row_filter, dict(column_masks))
+
+
+def _encoded(rows: pa.Table, data_source_format: str) -> bytes:
+    """The bytes of one file of `rows`, encoded as Spark's writer for the
+    format encodes them (by default)."""
+    if data_source_format == "PARQUET":
+        buffer = io.BytesIO()
+        pa.parquet.write_table(rows, buffer, use_deprecated_int96_timestamps=True)
+        return buffer.getvalue()
+    if data_source_format == "CSV":
+        buffer = io.BytesIO()
+        pa.csv.write_csv(rows, buffer, pa.csv.WriteOptions(include_header=False))
+        return buffer.getvalue()
+    lines = []
+    for row in rows.to_pylist():
+        fields = [f"{json.dumps(k)}:{_json_value(v)}" for k, v in row.items() if v is not None]
+        lines.append("{" + ",".join(fields) + "}\n")
+    return "".join(lines).encode()
+
+
+def _json_value(value: Any) -> str:
+    """A value as Spark's JSON writer writes it: decimals as exact numbers,
+    dates and timestamps as ISO strings, NaN and infinities as strings."""
+    if isinstance(value, bool) or isinstance(value, (int, str)):
+        return json.dumps(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return '"NaN"'
+        if math.isinf(value):
+            return '"Infinity"' if value > 0 else '"-Infinity"'
+        return repr(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return json.dumps(value.isoformat())
+    raise _invalid(f"the emulator writes no {type(value).__name__} values to JSON files")
 
 
 def _delta_schema(schema: pa.Schema) -> deltalake.Schema:

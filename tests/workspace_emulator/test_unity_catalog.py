@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import decimal
+import io
 import os
 import time
 
@@ -22,6 +23,7 @@ import botocore
 import deltalake
 import duckdb
 import duckdb_extensions
+import pyarrow.parquet
 import pytest
 import requests
 from databricks.sdk import WorkspaceClient
@@ -415,6 +417,47 @@ def test_append_delete_and_reset(url: str, storage: dict, w: WorkspaceClient, ta
     s3 = s3_client(storage, credentials)
     assert s3.list_objects_v2(Bucket="lakefed-uc", Prefix=key_of(created, "")).get("KeyCount") == 0
     assert requests.delete(f"{url}/emulator/unity-catalog/tables/{full_name}", timeout=60).status_code == 404
+
+
+def test_file_tables_are_written_as_spark_writes_them(url: str, storage: dict, w: WorkspaceClient, tables: dict):
+    sql = "SELECT * FROM VALUES (1L, 'EU', TIMESTAMP'2024-01-01 10:00:00'), (2L, NULL, NULL) AS t(id, region, at)"
+    made = {}
+    for data_source_format in ("PARQUET", "CSV", "JSON"):
+        full_name = f"{CATALOG}.{NS}.files_{data_source_format.lower()}"
+        body = {"full_name": full_name, "sql": sql, "data_source_format": data_source_format}
+        requests.delete(f"{url}/emulator/unity-catalog/tables/{full_name}", timeout=60)
+        created = requests.post(f"{url}/emulator/unity-catalog/tables", json=body, timeout=120)
+        assert created.status_code == 200, created.text
+        made[data_source_format] = created.json()
+        assert w.tables.get(full_name).data_source_format.value == data_source_format
+    for data_source_format, info in made.items():
+        credentials = vend(url, info["table_id"]).json()["aws_temp_credentials"]
+        s3 = s3_client(storage, credentials)
+        listed = s3.list_objects_v2(Bucket="lakefed-uc", Prefix=key_of(info, ""))["Contents"]
+        names = sorted(o["Key"].rsplit("/", 1)[1] for o in listed)
+        assert names[0] == "_SUCCESS" and len(names) == 2, names
+        assert names[1].startswith("part-00000-") and names[1].endswith("." + data_source_format.lower())
+        body = s3.get_object(Bucket="lakefed-uc", Key=key_of(info, names[1]))["Body"].read()
+        if data_source_format == "PARQUET":
+            parquet = pyarrow.parquet.ParquetFile(io.BytesIO(body))
+            assert parquet.schema.column(2).physical_type == "INT96"  # Spark's default
+            assert parquet.read().column("id").to_pylist() == [1, 2]
+        elif data_source_format == "CSV":
+            assert body.decode().splitlines() == ['1,"EU",2024-01-01 10:00:00.000000Z', "2,,"]
+        else:
+            assert body.decode().splitlines() == ['{"id":1,"region":"EU","at":"2024-01-01T10:00:00+00:00"}', '{"id":2}']
+    appended = requests.post(
+        f"{url}/emulator/unity-catalog/tables/{CATALOG}.{NS}.files_json/append", json={"sql": "SELECT 3L AS id, 'US' AS region, CAST(NULL AS TIMESTAMP) AS at"}, timeout=120
+    )
+    assert appended.status_code == 200, appended.text
+    assert run(w, f"SELECT count(*) FROM {CATALOG}.{NS}.files_json").result.data_array == [["3"]]
+    delta = requests.get(f"{url}/emulator/unity-catalog/tables/{CATALOG}.{NS}.files_json/delta", timeout=60)
+    assert delta.status_code == 400
+    partitioned = {"full_name": f"{CATALOG}.{NS}.files_bad", "sql": sql, "data_source_format": "CSV", "partition_columns": ["region"]}
+    refused = requests.post(f"{url}/emulator/unity-catalog/tables", json=partitioned, timeout=60)
+    assert refused.status_code == 400 and "partition_columns" in refused.text
+    for info in made.values():
+        requests.delete(f"{url}/emulator/unity-catalog/tables/{info['full_name']}", timeout=60).raise_for_status()
 
 
 def test_admin_api_refuses_bad_tables(url: str, tables: dict):

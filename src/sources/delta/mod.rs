@@ -11,6 +11,7 @@ mod write;
 
 pub(crate) use resolved::ResolvedDeltaTable;
 pub(crate) use schema::DeltaSchemaProvider;
+pub(crate) use storage::own_authority;
 pub use storage::{SUPPORTED_SCHEMES, StorageOptions, parse_location, parse_new_location, redact};
 pub(crate) use table::WriteGrant;
 pub use table::{DeltaTableProvider, TableVersion};

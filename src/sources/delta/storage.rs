@@ -163,6 +163,24 @@ pub fn parse_new_location(location: &str) -> Result<Url> {
     parse_location(location)
 }
 
+/// `url` under an authority of its own, `<key>.<bucket>`: the address of a
+/// table read through a store that serves it alone (one whose credentials
+/// are vended for the table). DataFusion's object store registry, and
+/// deltalake's use of it, key stores by scheme and authority, so two tables
+/// of one bucket with stores of their own need two authorities; `key` (a
+/// DNS label) is the same whenever the same store is meant.
+pub(crate) fn own_authority(url: &Url, key: &str) -> Result<Url> {
+    let mut own = url.clone();
+    let authority = format!("{key}.{}", url.host_str().unwrap_or_default());
+    own.set_host(Some(&authority)).map_err(|err| {
+        Error::InvalidArgument(format!(
+            "cannot address '{}' on its own: {err}",
+            redact(url)
+        ))
+    })?;
+    Ok(own)
+}
+
 /// The URL without credentials, query or fragment: safe for errors and EXPLAIN.
 pub fn redact(url: &Url) -> String {
     let mut clean = url.clone();

@@ -28,7 +28,7 @@ use object_store::ObjectStore;
 use parking_lot::RwLock;
 use url::Url;
 
-use super::storage::{StorageOptions, redact};
+use super::storage::{StorageOptions, own_authority, redact};
 use crate::error::{Error, Result};
 
 /// Access a table is granted before it is written: storage credentials
@@ -104,8 +104,7 @@ impl DeltaTableProvider {
     /// one registered: two tables of one bucket with stores of their own
     /// would both be read through the first one's (whose credentials may
     /// not reach the second). So the table is opened under an authority of
-    /// its own, `<key>.<bucket>`, where `key` (a DNS label) is the same
-    /// whenever the same store is meant; messages name its real location.
+    /// its own ([`own_authority`]); messages name its real location.
     pub(crate) async fn try_open_in(
         url: &Url,
         store: Arc<dyn ObjectStore>,
@@ -113,11 +112,7 @@ impl DeltaTableProvider {
         version: TableVersion,
     ) -> Result<Self> {
         let location = redact(url);
-        let mut own = url.clone();
-        let authority = format!("{key}.{}", url.host_str().unwrap_or_default());
-        own.set_host(Some(&authority)).map_err(|err| {
-            Error::InvalidArgument(format!("cannot address '{location}' on its own: {err}"))
-        })?;
+        let own = own_authority(url, key)?;
         let builder = DeltaTableBuilder::from_url(own.clone())
             .map_err(|err| classify(&location, err))?
             .with_storage_backend(store, own);

@@ -106,6 +106,8 @@ pub struct ColumnInfo {
     pub position: Option<usize>,
     /// A column mask (Databricks): values are masked for the reader.
     pub mask: Option<serde_json::Value>,
+    /// The column's place among the partition columns, if it is one.
+    pub partition_index: Option<usize>,
 }
 
 impl TableInfo {

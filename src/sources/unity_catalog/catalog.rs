@@ -8,8 +8,9 @@
 //! is not cached, so one created since is found.
 //!
 //! Each table is answered the way [`route`](super::route) decides: a Delta
-//! table read from storage with vended credentials, or a remote table of
-//! the compute source, which applies the catalog's filters and masks.
+//! table (or a table of Parquet, CSV or JSON files) read from storage with
+//! vended credentials, or a remote table of the compute source, which
+//! applies the catalog's filters and masks.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -23,6 +24,7 @@ use parking_lot::Mutex;
 
 use super::api::{Listed, TableInfo, UnityCatalogApi};
 use super::credentials::{CredentialVendor, s3_store};
+use super::files::{FileKind, FileTable};
 use super::route::{Route, governed, not_readable};
 use super::{Compute, UnityCatalogOptions};
 use crate::catalog::{ListedTable, RemoteCatalog, RemoteSchema};
@@ -96,10 +98,12 @@ type Resolved = (Instant, Answer);
 /// How a table is answered.
 #[derive(Clone, Debug)]
 enum Answer {
-    /// Read from storage: resolved again (its log read) by every query.
-    Storage(Arc<DeltaTableProvider>),
-    /// By the compute source.
-    Compute(Arc<dyn TableProvider>),
+    /// A Delta table read from storage: resolved again (its log read) by
+    /// every query.
+    Delta(Arc<DeltaTableProvider>),
+    /// A file table read from storage (listed by every scan), or the
+    /// compute source's table.
+    Table(Arc<dyn TableProvider>),
 }
 
 impl UnitySchema {
@@ -116,23 +120,24 @@ impl UnitySchema {
         let route = self.source.options.route;
         if route == Route::Compute {
             let reason = "the source's route is \"compute\"";
-            return self.compute_table(info, reason).await.map(Answer::Compute);
+            return self.compute_table(info, reason).await.map(Answer::Table);
         }
         let reason = match governed(&info).or_else(|| not_readable(&info)) {
             Some(reason) => reason,
             None => match self.direct_table(&info).await? {
-                Direct::Table(table) => return Ok(Answer::Storage(table)),
+                Direct::Table(answer) => return Ok(answer),
                 Direct::Refused(reason) => reason,
             },
         };
         match route {
             Route::Direct => Err(self.not_direct(&info, &reason)),
-            _ => self.compute_table(info, &reason).await.map(Answer::Compute),
+            _ => self.compute_table(info, &reason).await.map(Answer::Table),
         }
     }
 
-    /// The Delta table read straight from storage with vended credentials,
-    /// or why Unity Catalog did not vend them.
+    /// The table read straight from storage with vended credentials (a
+    /// Delta table, or one of Parquet, CSV or JSON files), or why Unity
+    /// Catalog did not vend them.
     async fn direct_table(&self, info: &TableInfo) -> Result<Direct> {
         let location = info.storage_location.as_deref().unwrap_or_default();
         let table_id = info.table_id.as_deref().unwrap_or_default();
@@ -169,13 +174,18 @@ impl UnitySchema {
         }
         let store = s3_store(&url, &self.source.options.storage, Arc::clone(&vendor))?;
         let key = store_key(&self.source.api.identity_key(), table_id);
+        let format = info.data_source_format.as_deref().unwrap_or_default();
+        if let Some(kind) = FileKind::of(format) {
+            let table = FileTable::try_new(kind, info, &url, store, &key)?;
+            return Ok(Direct::Table(Answer::Table(Arc::new(table))));
+        }
         // Writes ask the catalog for READ_WRITE credentials first: it
         // decides which tables take writes from outside (Databricks: only
         // EXTERNAL ones).
         let table = DeltaTableProvider::try_open_in(&url, store, &key, TableVersion::Latest)
             .await?
             .writable_after(vendor);
-        Ok(Direct::Table(Arc::new(table)))
+        Ok(Direct::Table(Answer::Delta(Arc::new(table))))
     }
 
     /// The table as the compute source answers it, under its Unity Catalog
@@ -224,7 +234,7 @@ impl UnitySchema {
 
 /// How a table is read from storage, or why it is not.
 enum Direct {
-    Table(Arc<DeltaTableProvider>),
+    Table(Answer),
     Refused(String),
 }
 
@@ -265,9 +275,9 @@ impl RemoteSchema for UnitySchema {
             }
         };
         Ok(Some(match answer {
-            Answer::Storage(table) if opened => Arc::new(ResolvedDeltaTable::opened(table)),
-            Answer::Storage(table) => Arc::new(ResolvedDeltaTable::refreshed(table).await?),
-            Answer::Compute(table) => table,
+            Answer::Delta(table) if opened => Arc::new(ResolvedDeltaTable::opened(table)),
+            Answer::Delta(table) => Arc::new(ResolvedDeltaTable::refreshed(table).await?),
+            Answer::Table(table) => table,
         }))
     }
 }

@@ -16,6 +16,7 @@
 mod api;
 mod catalog;
 mod credentials;
+mod files;
 mod route;
 
 use std::sync::Arc;

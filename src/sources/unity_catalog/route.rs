@@ -8,6 +8,7 @@
 use serde::Deserialize;
 
 use super::api::TableInfo;
+use super::files::{self, FileKind};
 
 /// How the tables of a Unity Catalog source are answered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -43,13 +44,18 @@ pub(crate) fn governed(info: &TableInfo) -> Option<String> {
 }
 
 /// Why lakefed cannot read a (plain) table from storage: its format, a
-/// missing location, or catalog-managed commits. `None` if it can.
+/// missing location, catalog-managed commits, or file columns it does not
+/// read exactly. `None` if it can.
 pub(crate) fn not_readable(info: &TableInfo) -> Option<String> {
     let format = info.data_source_format.as_deref().unwrap_or("");
-    if format != "DELTA" {
+    let files = FileKind::of(format);
+    if format != "DELTA" && files.is_none() {
         return Some(match format {
             "" => "Unity Catalog gives no data source format".to_string(),
-            other => format!("its format is {other}; lakefed reads only Delta tables from storage"),
+            other => format!(
+                "its format is {other}; lakefed reads Delta, Parquet, CSV and JSON tables \
+                 from storage"
+            ),
         });
     }
     let location = info.storage_location.as_deref().unwrap_or("");
@@ -65,14 +71,15 @@ pub(crate) fn not_readable(info: &TableInfo) -> Option<String> {
     if info.table_id.as_deref().unwrap_or("").is_empty() {
         return Some("Unity Catalog gives no table id to vend credentials for".to_string());
     }
-    if info.is_catalog_managed() {
-        return Some(
+    match files {
+        Some(kind) => files::not_readable(kind, info),
+        None if info.is_catalog_managed() => Some(
             "it is a catalog-managed Delta table: its latest commits may be known only to \
              Unity Catalog, and lakefed does not read them from storage"
                 .to_string(),
-        );
+        ),
+        None => None,
     }
-    None
 }
 
 #[cfg(test)]
@@ -117,11 +124,46 @@ mod tests {
         assert!(governed(&untyped).is_some());
     }
 
+    fn column(name: &str, type_text: &str) -> ColumnInfo {
+        ColumnInfo {
+            name: name.to_string(),
+            type_text: Some(type_text.to_string()),
+            ..ColumnInfo::default()
+        }
+    }
+
+    #[test]
+    fn file_tables_are_read_from_storage_where_their_columns_read_exactly() {
+        let mut files = table("EXTERNAL");
+        files.columns = vec![column("id", "bigint"), column("name", "string")];
+        for format in ["PARQUET", "JSON"] {
+            files.data_source_format = Some(format.to_string());
+            assert_eq!(not_readable(&files), None, "{format}");
+        }
+        // CSV has no NULL apart from an empty string.
+        files.data_source_format = Some("CSV".to_string());
+        let reason = not_readable(&files).unwrap();
+        assert!(
+            reason.contains("'name' is of type Utf8 in CSV files"),
+            "{reason}"
+        );
+        files.columns[1] = column("placed", "timestamp");
+        files.data_source_format = Some("JSON".to_string());
+        assert!(not_readable(&files).unwrap().contains("'placed'"));
+        files.data_source_format = Some("PARQUET".to_string());
+        files.columns[1].partition_index = Some(0);
+        assert!(
+            not_readable(&files)
+                .unwrap()
+                .contains("partitioned by column 'placed'")
+        );
+    }
+
     #[test]
     fn other_formats_and_catalog_managed_tables_are_not_read_directly() {
-        let mut parquet = table("EXTERNAL");
-        parquet.data_source_format = Some("PARQUET".to_string());
-        assert!(not_readable(&parquet).unwrap().contains("PARQUET"));
+        let mut avro = table("EXTERNAL");
+        avro.data_source_format = Some("AVRO".to_string());
+        assert!(not_readable(&avro).unwrap().contains("its format is AVRO"));
         let mut managed = table("MANAGED");
         managed.properties.insert(
             "delta.feature.catalogManaged".to_string(),
