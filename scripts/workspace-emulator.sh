@@ -14,7 +14,10 @@
 # LAKEFED_WORKSPACE_WAREHOUSE_ID (lakefed-wh), LAKEFED_WORKSPACE_SPOOL_DIR (where
 # result chunks are spooled: $LAKEFED_ROOT/.tmp/workspace-emulator),
 # LAKEFED_WORKSPACE_S3_PORT (9755, the S3 server; 9753/9754 are
-# scripts/s3-server.sh's).
+# scripts/s3-server.sh's), LAKEFED_WORKSPACE_AZURE_PORT (9756, Azurite's blob
+# service), LAKEFED_WORKSPACE_GCS_PORT (9757, the GCS gate; fake-gcs-server
+# behind it on the next port). Azurite (npm package `azurite`, Node.js) is
+# installed into ~/.cache/lakefed/azurite-VERSION on first start.
 # Log: $LAKEFED_LOGS/workspace-emulator.log.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -23,6 +26,18 @@ PIDFILE="$LAKEFED_LOGS/workspace-emulator.pid"
 URL="http://127.0.0.1:$PORT"
 SPARK_URL="${LAKEFED_WORKSPACE_SPARK_URL:-sc://127.0.0.1:15002}"
 SPOOL="${LAKEFED_WORKSPACE_SPOOL_DIR:-$LAKEFED_ROOT/.tmp/workspace-emulator}"
+AZURITE_VERSION=3.37.0
+AZURITE_DIR="$HOME/.cache/lakefed/azurite-$AZURITE_VERSION"
+AZURITE="$AZURITE_DIR/node_modules/.bin/azurite-blob"
+
+install_azurite() {
+    if [ -x "$AZURITE" ]; then return; fi
+    if ! command -v npm >/dev/null; then
+        "$LAKEFED_ROOT/scripts/setup-system.sh"
+    fi
+    mkdir -p "$AZURITE_DIR"
+    npm install --prefix "$AZURITE_DIR" --no-audit --no-fund --silent "azurite@$AZURITE_VERSION"
+}
 
 answers() {
     curl -fsS -o /dev/null --max-time 2 "$URL/.well-known/databricks-config" 2>/dev/null
@@ -37,6 +52,7 @@ spark_answers() {
 case "${1:-}" in
 start)
     "$LAKEFED_ROOT/scripts/setup-python.sh" "$LAKEFED_ROOT/scripts/requirements-workspace.txt"
+    install_azurite
     if ! spark_answers; then
         echo "warning: no Spark Connect server at $SPARK_URL (scripts/spark-server.sh start): statements wait for one" >&2
     fi
@@ -45,7 +61,7 @@ start)
         rm -rf "$SPOOL"/results-*
         (
             cd "$LAKEFED_ROOT/scripts"
-            LAKEFED_WORKSPACE_SPOOL_DIR="$SPOOL" nohup "$LAKEFED_VENV/bin/python" -m workspace_emulator \
+            LAKEFED_WORKSPACE_SPOOL_DIR="$SPOOL" LAKEFED_WORKSPACE_AZURITE="$AZURITE" nohup "$LAKEFED_VENV/bin/python" -m workspace_emulator \
                 --host 127.0.0.1 --port "$PORT" >"$LAKEFED_LOGS/workspace-emulator.log" 2>&1 &
             echo $! >"$PIDFILE"
         )

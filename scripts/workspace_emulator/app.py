@@ -31,7 +31,9 @@ from .results import MEDIA_TYPES
 from .settings import Config, Settings
 from .statements import Statements
 from .stats import Stats
+from .gcs_storage import GcsStorage
 from .storage import BUCKET, REGION, StorageLog, StorageServer
+from .table_storage import AzureStore, S3Store, TableStores
 from .table_credentials import DATABRICKS_PATH, OSS_PATH, TableCredentials
 from .uc_tables import UcTables
 from .validation import parse_execute_request
@@ -51,13 +53,18 @@ def create_app(config: Config) -> FastAPI:
     statements = Statements(config, settings, stats, spool)
     storage = StorageServer(config.storage_port, StorageLog())
     vending = Vending(storage, stats)
-    uc_tables = UcTables(config.spark_url, storage)
+    azure = AzureStore(config.azure_port, config.azurite)
+    gcs = GcsStorage(config.gcs_port)
+    stores = TableStores(S3Store(storage, vending), azure, gcs)
+    uc_tables = UcTables(config.spark_url, stores)
     catalog = Catalog(config.spark_url, settings, uc_tables)
-    table_credentials = TableCredentials(uc_tables, catalog, vending, settings)
+    table_credentials = TableCredentials(uc_tables, stores, catalog, settings, stats)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
         storage.start(vending)
+        azure.start()
+        gcs.start()
         stop = threading.Event()
 
         def sweep() -> None:
@@ -73,6 +80,8 @@ def create_app(config: Config) -> FastAPI:
         stop.set()
         statements.shutdown()
         storage.stop()
+        azure.stop()
+        gcs.stop()
         shutil.rmtree(spool, ignore_errors=True)
 
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
@@ -256,6 +265,8 @@ def create_app(config: Config) -> FastAPI:
             "storage_endpoint": storage.endpoint,
             "storage_bucket": BUCKET,
             "storage_region": REGION,
+            "azure_endpoint": azure.endpoint,
+            "gcs_endpoint": gcs.endpoint,
             "tables": uc_tables.full_names(),
         }
 

@@ -26,6 +26,9 @@ class Config:
     warehouse_id: str
     spool_dir: str | None
     storage_port: int = 9755
+    azure_port: int = 9756
+    gcs_port: int = 9757  # and the next port, behind it
+    azurite: str = "azurite-blob"
     workspace_id: str = "1234567890123456"
     account_id: str = "00000000-0000-4000-8000-00000000a11d"
 
@@ -40,6 +43,9 @@ class Config:
             warehouse_id=env("LAKEFED_WORKSPACE_WAREHOUSE_ID", "lakefed-wh"),
             spool_dir=env("LAKEFED_WORKSPACE_SPOOL_DIR"),
             storage_port=int(env("LAKEFED_WORKSPACE_S3_PORT", "9755")),
+            azure_port=int(env("LAKEFED_WORKSPACE_AZURE_PORT", "9756")),
+            gcs_port=int(env("LAKEFED_WORKSPACE_GCS_PORT", "9757")),
+            azurite=env("LAKEFED_WORKSPACE_AZURITE", "azurite-blob"),
         )
 
 

@@ -1,8 +1,10 @@
 """`POST /api/2.1/unity-catalog/temporary-table-credentials` (UC OSS) and
 `POST /api/2.0/unity-catalog/temporary-table-credentials` (Databricks):
-`{table_id, operation}` -> `{aws_temp_credentials {access_key_id,
-secret_access_key, session_token}, expiration_time, url}` for the tables of
-uc_tables.py, or the refusal a workspace answers:
+`{table_id, operation}` -> `{<credentials of the table's cloud>,
+expiration_time, url}` for the tables of uc_tables.py (`aws_temp_credentials
+{access_key_id, secret_access_key, session_token}`, `azure_user_delegation_sas
+{sas_token}` or `gcp_oauth_token {oauth_token}`), or the refusal a
+workspace answers:
 - 400 INVALID_PARAMETER_VALUE: no `table_id`, an `operation` other than READ
   or READ_WRITE; READ_WRITE on a MANAGED table (Databricks: such tables
   "cannot be written from outside of Databricks Compute Environment"); a
@@ -19,8 +21,9 @@ from typing import Any
 from .catalog import Catalog
 from .errors import ApiError
 from .settings import Settings
+from .stats import Stats
+from .table_storage import TableStores
 from .uc_tables import UcTables
-from .vending import Vending
 
 OPERATIONS = ("READ", "READ_WRITE")
 OSS_PATH = "/api/2.1/unity-catalog/temporary-table-credentials"
@@ -30,11 +33,12 @@ PATHS = {"both": (OSS_PATH, DATABRICKS_PATH), "oss": (OSS_PATH,), "databricks": 
 
 
 class TableCredentials:
-    def __init__(self, uc_tables: UcTables, catalog: Catalog, vending: Vending, settings: Settings):
+    def __init__(self, uc_tables: UcTables, stores: TableStores, catalog: Catalog, settings: Settings, stats: Stats):
         self._uc_tables = uc_tables
+        self._stores = stores
         self._catalog = catalog
-        self._vending = vending
         self._settings = settings
+        self._stats = stats
 
     def generate(self, path: str, body: Any) -> dict:
         settings = self._settings.current()
@@ -70,8 +74,10 @@ class TableCredentials:
                 f"Table with id {table_id} cannot be written from outside of Databricks Compute Environment due to "
                 "its kind being TABLE_DELTA. Only external tables can be written externally."
             )
-        credentials, expiration_time = self._vending.vend(table.location, operation, settings.uc_credential_ttl_seconds)
-        return {"aws_temp_credentials": credentials, "expiration_time": expiration_time, "url": table.location}
+        store = self._stores.vending_for(table.location)
+        credentials, expiration_time = store.vend(table.location, operation, settings.uc_credential_ttl_seconds)
+        self._stats.add("credentials_vended")
+        return {**credentials, "expiration_time": expiration_time, "url": table.location}
 
     def _not_vendable(self, table_id: str) -> ApiError:
         answered = self._catalog.answered_table(table_id)

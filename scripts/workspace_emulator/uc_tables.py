@@ -1,13 +1,16 @@
-"""Unity Catalog tables stored on the storage server (as Delta tables, or as
-Parquet, CSV or JSON files), made by the admin API
+"""Unity Catalog tables stored on the emulator's storage (as Delta tables, or
+as Parquet, CSV or JSON files), made by the admin API
 (`/emulator/unity-catalog/tables`).
 
 A table's rows are what its `sql` computes on Spark, taken as Arrow (every
 field made nullable, as Spark's own tables are) and written twice:
-- to storage, as the storage admin, at `s3://lakefed-uc/<catalog>/<schema>/<table>`
-  (or the `storage_location` given; a location outside the bucket
-  `lakefed-uc` is recorded, not written): by default (`data_source_format`
-  DELTA) as a Delta table with the `deltalake` package; as PARQUET, CSV or
+- to storage, as the storage admin, on the table's `cloud` (table_storage.py):
+  `s3` (default) at `s3://lakefed-uc/<catalog>/<schema>/<table>` (or the
+  `storage_location` given; a location outside the bucket `lakefed-uc` is
+  recorded, not written), `azure` at
+  `abfss://uc-<table_id>@lakefeduc.dfs.core.windows.net/<catalog>/<schema>/<table>`,
+  `gcs` at `gs://lakefed-uc/<catalog>/<schema>/<table>`: by default
+  (`data_source_format` DELTA) as a Delta table with the `deltalake` package; as PARQUET, CSV or
   JSON, one file per create or append (`part-NNNNN-<uuid>.<ext>`, beside a
   `_SUCCESS` marker) in the layout and encoding Spark's writers use
   (Parquet timestamps as INT96; CSV without a header, its timestamps in
@@ -21,7 +24,7 @@ field made nullable, as Spark's own tables are) and written twice:
   (`CAST(expression AS type)`).
 
 The UC metadata (TableInfo) of these tables is an overlay that the catalog
-answers instead of Spark's: `table_type` and `data_source_format` as given, the S3 `storage_location`, a `table_id` (uuid4) of its own, columns
+answers instead of Spark's: `table_type` and `data_source_format` as given, the `storage_location`, a `table_id` (uuid4) of its own, columns
 from the rows' schema, Databricks' `row_filter` and column `mask`."""
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from pyspark.sql import types as T
 from .errors import ApiError
 from .spark import first_line, new_session, quote_identifier
 from .sqltypes import catalog_column, ddl_text
-from .storage import BUCKET, StorageServer
+from .table_storage import CLOUDS, TableStore, TableStores
 from .vending import split_s3_url
 
 HIDDEN_PREFIX = "__lakefed_uc_base_"
@@ -65,6 +68,7 @@ _CREATE_FIELDS = {
     "vending_refused",
     "storage_location",
     "data_source_format",
+    "cloud",
 }
 
 
@@ -92,8 +96,9 @@ class _CreateSpec:
     partition_columns: list[str]
     governance: Governance
     vending_refused: bool
-    storage_location: str
+    storage_location: str | None
     data_source_format: str
+    cloud: str
 
     @property
     def full_name(self) -> str:
@@ -110,10 +115,13 @@ class _CreateSpec:
         _check(_strings(partitions), "partition_columns must be a list of column names")
         vending_refused = body.get("vending_refused", False)
         _check(isinstance(vending_refused, bool), "vending_refused must be a boolean")
-        location = body.get("storage_location") or f"s3://{BUCKET}/{catalog}/{schema}/{name}"
+        cloud = body.get("cloud", "s3")
+        _check(cloud in CLOUDS, f"cloud must be one of {CLOUDS}")
+        location = body.get("storage_location")
         _check(
-            isinstance(location, str) and location.startswith("s3://") and all(split_s3_url(location)),
-            "storage_location must be an s3://bucket/path URL",
+            location is None
+            or (cloud == "s3" and isinstance(location, str) and location.startswith("s3://") and all(split_s3_url(location))),
+            "storage_location must be an s3://bucket/path URL (and the cloud s3)",
         )
         data_source_format = body.get("data_source_format", "DELTA")
         _check(data_source_format in _FORMATS, f"data_source_format must be one of {_FORMATS}")
@@ -124,7 +132,17 @@ class _CreateSpec:
         governance = _governance(body.get("row_filter"), body.get("column_masks") or {})
         sql = _string(body, "sql")
         return cls(
-            catalog, schema, name, sql, table_type, partitions, governance, vending_refused, location, data_source_format
+            catalog,
+            schema,
+            name,
+            sql,
+            table_type,
+            partitions,
+            governance,
+            vending_refused,
+            location,
+            data_source_format,
+            cloud,
         )
 
     def check_columns(self, names: list[str]) -> None:
@@ -147,6 +165,7 @@ class UcTable:
     view: str | None  # quoted public name of the governing view, if governed
     governance: Governance
     vending_refused: bool
+    store: TableStore | None  # where its objects are written; None: nowhere
 
     @property
     def table_id(self) -> str:
@@ -160,16 +179,11 @@ class UcTable:
     def format(self) -> str:
         return self.info["data_source_format"]
 
-    @property
-    def written(self) -> bool:
-        """Whether the table is on the storage server."""
-        return split_s3_url(self.location)[0] == BUCKET
-
 
 class UcTables:
-    def __init__(self, spark_url: str, storage: StorageServer):
+    def __init__(self, spark_url: str, stores: TableStores):
         self._spark_url = spark_url
-        self._storage = storage
+        self._stores = stores
         self._session = None
         self._lock = threading.Lock()  # guards _tables
         self._admin_lock = threading.Lock()  # one create/append/delete at a time
@@ -213,22 +227,28 @@ class UcTables:
             rows = _nullable(self._query(spec.sql))
             spark_schema = T.StructType.fromJson(json.loads(_delta_schema(rows.schema).to_json()))
             spec.check_columns(rows.schema.names)
+            table_id = str(uuid.uuid4())
+            location = spec.storage_location or self._stores.new_location(
+                spec.cloud, table_id, f"{spec.catalog}/{spec.schema}/{spec.name}"
+            )
             table = UcTable(
-                info=_table_info(spec, spark_schema),
+                info=_table_info(spec, spark_schema, table_id, location),
                 schema=spark_schema,
                 arrow_schema=rows.schema,
                 rows_table=rows_table if spec.governance else public,
                 view=public if spec.governance else None,
                 governance=spec.governance,
                 vending_refused=spec.vending_refused,
+                store=self._stores.of(location),
             )
             self._run(f"CREATE NAMESPACE IF NOT EXISTS {quote_identifier(spec.catalog, spec.schema)}")
             try:
                 self._save(rows, table, create=True)
                 if table.view:
                     self._run(f"CREATE VIEW {table.view} AS {_governed_select(table)}")
-                if table.written:
-                    self._storage.delete_prefix(*split_s3_url(table.location))
+                if table.store:
+                    table.store.delete_all(table.location)
+                    table.store.prepare(table.location)
                     self._write(table, rows, "error", spec.partition_columns)
             except Exception:
                 self._drop_spark_objects(table)
@@ -247,7 +267,7 @@ class UcTables:
                 rows = _nullable(self._query(sql)).cast(table.arrow_schema)
             except (pa.ArrowException, ValueError) as exc:
                 raise _invalid(f"the rows do not fit the table's schema {table.schema.simpleString()}: {exc}") from None
-            if table.written:
+            if table.store:
                 self._write(table, rows, "append", [])
             self._save(rows, table, create=False)
             with self._lock:
@@ -259,9 +279,9 @@ class UcTables:
         table as the deltalake package reads it from storage, as the admin
         (its version and rows), to check what another engine wrote there."""
         table = self._existing(full_name)
-        if not table.written or table.format != "DELTA":
+        if not table.store or table.format != "DELTA":
             raise _invalid(f"Table '{full_name}' is not a Delta table on the storage server.")
-        delta = deltalake.DeltaTable(table.location, storage_options=self._storage.admin_storage_options())
+        delta = deltalake.DeltaTable(table.location, storage_options=table.store.admin_storage_options())
         return {"version": delta.version(), "rows": delta.to_pyarrow_table().to_pylist()}
 
     def delete(self, full_name: str) -> None:
@@ -270,8 +290,8 @@ class UcTables:
         with self._admin_lock:
             table = self._existing(full_name)
             self._drop_spark_objects(table)
-            if table.written:
-                self._storage.delete_prefix(*split_s3_url(table.location))
+            if table.store:
+                table.store.delete_all(table.location)
             with self._lock:
                 del self._tables[table.info["full_name"]]
 
@@ -285,26 +305,15 @@ class UcTables:
         if table.format == "DELTA":
             self._write_delta(table, rows, mode, partitions)
             return
-        bucket, prefix = split_s3_url(table.location)
-        s3 = self._storage.admin_client("s3")
         extension = _FILE_EXTENSIONS[table.format]
-        count = sum(
-            1 for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/")
-            for o in page.get("Contents", []) if o["Key"].endswith("." + extension)
-        )
-        key = f"{prefix}/part-{count:05d}-{uuid.uuid4()}.{extension}"
-        s3.put_object(Bucket=bucket, Key=key, Body=_encoded(rows, table.format))
-        s3.put_object(Bucket=bucket, Key=f"{prefix}/_SUCCESS", Body=b"")
+        count = sum(1 for name in table.store.names(table.location) if name.endswith("." + extension))
+        name = f"part-{count:05d}-{uuid.uuid4()}.{extension}"
+        table.store.put(table.location, name, _encoded(rows, table.format))
+        table.store.put(table.location, "_SUCCESS", b"")
 
     def _write_delta(self, table: UcTable, rows: pa.Table, mode: str, partitions: list[str]) -> None:
         try:
-            deltalake.write_deltalake(
-                table.location,
-                rows,
-                mode=mode,
-                partition_by=partitions or None,
-                storage_options=self._storage.admin_storage_options(),
-            )
+            table.store.write_delta(table.location, rows, mode, partitions)
         except Exception as exc:  # deltalake raises plain Exceptions for schema and partition errors
             raise _invalid(f"writing the Delta table failed: {str(exc).splitlines()[0]}") from None
 
@@ -342,7 +351,7 @@ class UcTables:
         return self._session
 
 
-def _table_info(spec: _CreateSpec, spark_schema: T.StructType) -> dict:
+def _table_info(spec: _CreateSpec, spark_schema: T.StructType, table_id: str, location: str) -> dict:
     partitions = spec.partition_columns
     columns = []
     for position, field in enumerate(spark_schema.fields):
@@ -358,8 +367,8 @@ def _table_info(spec: _CreateSpec, spark_schema: T.StructType) -> dict:
         "full_name": spec.full_name,
         "table_type": spec.table_type,
         "data_source_format": spec.data_source_format,
-        "storage_location": spec.storage_location,
-        "table_id": str(uuid.uuid4()),
+        "storage_location": location,
+        "table_id": table_id,
         "securable_type": "TABLE",
         "columns": columns,
         "created_at": now,

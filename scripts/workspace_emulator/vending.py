@@ -67,7 +67,6 @@ class Vending:
         expires_at = time.time() + ttl_seconds
         with self._lock:
             self._grants[assumed["AccessKeyId"]] = Grant(assumed["AccessKeyId"], role_name, bucket, prefix, expires_at)
-        self._stats.add("credentials_vended")
         credentials = {
             "access_key_id": assumed["AccessKeyId"],
             "secret_access_key": assumed["SecretAccessKey"],

@@ -270,6 +270,90 @@ async fn file_tables_are_read_from_storage_as_the_warehouse_reads_them() {
     assert!(err.contains("it is a CSV table"), "{err}");
 }
 
+/// `uc_options`, with the emulator's Azure and GCS endpoints as the
+/// pass-through keys of those clouds.
+async fn uc_options_on_every_cloud(route: Route) -> UnityCatalogOptions {
+    let body = reqwest::get(format!("{}/emulator/unity-catalog", host()))
+        .await
+        .expect("the emulator answers")
+        .bytes()
+        .await
+        .unwrap();
+    let info: Value = serde_json::from_slice(&body).unwrap();
+    let mut options = uc_options(None, route);
+    for (key, field) in [
+        ("azure_storage_endpoint", "azure_endpoint"),
+        ("google_base_url", "gcs_endpoint"),
+    ] {
+        let endpoint = info[field]
+            .as_str()
+            .expect("the emulator names its endpoints");
+        options
+            .storage
+            .extra
+            .insert(key.to_string(), endpoint.to_string());
+    }
+    options
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tables_on_azure_and_gcs_are_read_with_the_credentials_of_their_cloud() {
+    let _turn = turn().await;
+    fixtures().await;
+    let orders = "SELECT * FROM VALUES \
+        (1L, 'ada', CAST(10.50 AS DECIMAL(10, 2)), DATE'2024-01-02'), \
+        (2L, 'it''s', NULL, NULL) AS t(id, customer, amount, placed)";
+    for (table, cloud, format) in [
+        ("orders_azure", "azure", "DELTA"),
+        ("orders_gcs", "gcs", "DELTA"),
+        ("orders_gcs_parquet", "gcs", "PARQUET"),
+    ] {
+        let body = json!({ "sql": orders, "cloud": cloud, "data_source_format": format });
+        create_table(table, body).await;
+    }
+    // Credentials live 3 s: the second round of reads needs new ones.
+    admin("settings", json!({ "uc_credential_ttl_seconds": 3 })).await;
+    let ctx = lakefed::new_session_context();
+    let uc = uc_options_on_every_cloud(Route::Direct).await;
+    ctx.register_unity_catalog("uc", &auth(), uc).await.unwrap();
+    let mut warehouse = options();
+    warehouse.catalog = Some("spark_catalog".to_string());
+    ctx.register_databricks_sql("dbx", &auth(), warehouse)
+        .await
+        .unwrap();
+    let expected = rows_of(
+        &ctx,
+        &format!("SELECT * FROM dbx.{NS}.orders_azure ORDER BY id"),
+    )
+    .await;
+    assert!(
+        expected.contains("| 2  | it's     |        |"),
+        "{expected}"
+    );
+    for round in 0..2 {
+        if round == 1 {
+            tokio::time::sleep(Duration::from_secs(4)).await;
+        }
+        for table in ["orders_azure", "orders_gcs", "orders_gcs_parquet"] {
+            let sql = format!("SELECT * FROM uc.{NS}.{table} ORDER BY id");
+            assert_eq!(rows_of(&ctx, &sql).await, expected, "{sql}, round {round}");
+            assert!(
+                !explain(&ctx, &sql).await.contains("RemoteScanExec"),
+                "{sql}"
+            );
+        }
+    }
+    // A write to the Azure table goes up with READ_WRITE credentials.
+    let insert =
+        format!("INSERT INTO uc.{NS}.orders_azure VALUES (3, 'cy', 1.25, DATE'2024-03-04')");
+    rows_of(&ctx, &insert).await;
+    let delta = delta_of("orders_azure").await;
+    assert_eq!(delta["version"], 1, "{delta}");
+    assert_eq!(delta["rows"].as_array().unwrap().len(), 3, "{delta}");
+    let count = format!("SELECT count(*) AS n FROM uc.{NS}.orders_azure");
+    assert!(rows_of(&ctx, &count).await.contains("| 3 |"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_query_reads_the_delta_log_once() {
     let _turn = turn().await;

@@ -172,12 +172,17 @@ impl TableOperation {
     }
 }
 
-/// What `POST /temporary-table-credentials` answers (the AWS kind, the
-/// one lakefed uses so far). `Debug` shows no secret.
+/// What `POST /temporary-table-credentials` answers: credentials of the
+/// kind of the table's cloud (one of the three is set). `Debug` shows no
+/// secret.
 #[derive(Debug, Deserialize)]
 pub struct TemporaryCredentials {
-    /// AWS session credentials.
+    /// AWS session credentials (S3 locations).
     pub aws_temp_credentials: Option<AwsTemporaryCredentials>,
+    /// An Azure shared access signature (ADLS / Blob storage locations).
+    pub azure_user_delegation_sas: Option<AzureUserDelegationSas>,
+    /// A Google OAuth access token (GCS locations).
+    pub gcp_oauth_token: Option<GcpOauthToken>,
     /// When the credentials expire, in milliseconds since the epoch.
     pub expiration_time: Option<i64>,
 }
@@ -191,6 +196,20 @@ pub struct AwsTemporaryCredentials {
     pub secret_access_key: Secret,
     /// The session token.
     pub session_token: Option<Secret>,
+}
+
+/// An Azure user delegation SAS.
+#[derive(Debug, Deserialize)]
+pub struct AzureUserDelegationSas {
+    /// The SAS token: the query string (without `?`) that signs a request.
+    pub sas_token: Secret,
+}
+
+/// A Google Cloud OAuth access token.
+#[derive(Debug, Deserialize)]
+pub struct GcpOauthToken {
+    /// The bearer token.
+    pub oauth_token: Secret,
 }
 
 /// One page of a listing (of catalogs, schemas or tables).

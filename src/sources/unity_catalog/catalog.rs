@@ -23,7 +23,7 @@ use datafusion::datasource::TableType;
 use parking_lot::Mutex;
 
 use super::api::{Listed, TableInfo, UnityCatalogApi};
-use super::credentials::{CredentialVendor, s3_store};
+use super::credentials::{Cloud, CredentialVendor, table_store};
 use super::files::{FileKind, FileTable};
 use super::route::{Route, governed, not_readable};
 use super::{Compute, UnityCatalogOptions};
@@ -143,10 +143,12 @@ impl UnitySchema {
         let table_id = info.table_id.as_deref().unwrap_or_default();
         let url = parse_location(location)?;
         let full_name = self.full_name(&info.name);
+        let cloud = Cloud::of(&url).map_err(Error::InvalidArgument)?;
         let vendor = Arc::new(CredentialVendor::new(
             self.source.api.clone(),
             table_id,
             &full_name,
+            cloud,
         ));
         // Asked now, so that a refusal routes the table instead of failing
         // its scan. Only a bad token is an error: compute may still answer
@@ -166,13 +168,10 @@ impl UnitySchema {
                 return Ok(Direct::Refused(reason));
             }
         };
-        if credentials.aws_temp_credentials.is_none() {
-            return Ok(Direct::Refused(
-                "Unity Catalog vended credentials of a kind lakefed does not use yet (only AWS)"
-                    .to_string(),
-            ));
+        if !cloud.is_vended_in(&credentials) {
+            return Ok(Direct::Refused(vendor.not_vended(cloud).to_string()));
         }
-        let store = s3_store(&url, &self.source.options.storage, Arc::clone(&vendor))?;
+        let store = table_store(&url, &self.source.options.storage, Arc::clone(&vendor))?;
         let key = store_key(&self.source.api.identity_key(), table_id);
         let format = info.data_source_format.as_deref().unwrap_or_default();
         if let Some(kind) = FileKind::of(format) {

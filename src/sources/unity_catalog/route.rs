@@ -8,6 +8,7 @@
 use serde::Deserialize;
 
 use super::api::TableInfo;
+use super::credentials::Cloud;
 use super::files::{self, FileKind};
 
 /// How the tables of a Unity Catalog source are answered.
@@ -65,11 +66,16 @@ pub(crate) fn not_readable(info: &TableInfo) -> Option<String> {
     if location.is_empty() {
         return Some("Unity Catalog gives no storage location".to_string());
     }
-    if !(location.starts_with("s3://") || location.starts_with("s3a://")) {
-        return Some(format!(
-            "it is stored at {location}; lakefed reads tables from storage with vended \
-             credentials only on S3 so far"
-        ));
+    let url = match url::Url::parse(location) {
+        Ok(url) => url,
+        Err(err) => {
+            return Some(format!(
+                "its storage location '{location}' is no URL: {err}"
+            ));
+        }
+    };
+    if let Err(reason) = Cloud::of(&url) {
+        return Some(reason);
     }
     if info.table_id.as_deref().unwrap_or("").is_empty() {
         return Some("Unity Catalog gives no table id to vend credentials for".to_string());
@@ -179,8 +185,15 @@ mod tests {
             "supported".to_string(),
         );
         assert!(not_readable(&managed).unwrap().contains("catalog-managed"));
+        let mut hdfs = table("EXTERNAL");
+        hdfs.storage_location = Some("hdfs://nn/t".to_string());
+        assert!(
+            not_readable(&hdfs)
+                .unwrap()
+                .contains("stored at hdfs://nn/t")
+        );
         let mut azure = table("EXTERNAL");
         azure.storage_location = Some("abfss://c@a.dfs.core.windows.net/t".to_string());
-        assert!(not_readable(&azure).unwrap().contains("only on S3"));
+        assert_eq!(not_readable(&azure).is_none(), cfg!(feature = "azure"));
     }
 }
