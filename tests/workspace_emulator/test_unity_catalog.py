@@ -26,6 +26,8 @@ import duckdb_extensions
 import pyarrow.parquet
 import pytest
 import requests
+from azure.core.exceptions import HttpResponseError
+from azure.storage.blob import ContainerClient
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import BadRequest, NotFound, PermissionDenied
 from databricks.sdk.service import catalog as sdk_catalog
@@ -68,6 +70,10 @@ UC_TABLES = {
     "refused": {"sql": "SELECT 1L AS id", "vending_refused": True},
     "managed": {"sql": "SELECT 1L AS id", "table_type": "MANAGED"},
     "missing": {"sql": "SELECT 1L AS id", "storage_location": "s3://lakefed-uc-missing/tables/missing"},
+    "orders_azure": {"sql": ORDERS_SQL, "cloud": "azure"},
+    "refused_azure": {"sql": "SELECT 1L AS id", "cloud": "azure"},
+    "orders_gcs": {"sql": ORDERS_SQL, "cloud": "gcs"},
+    "refused_gcs": {"sql": "SELECT 1L AS id", "cloud": "gcs"},
 }
 
 
@@ -254,6 +260,104 @@ def test_uc_oss_client_vends_credentials_scoped_to_the_table(url: str, storage: 
     assert s3_status(lambda: s3.list_objects_v2(Bucket=bucket)) == 403
     # READ credentials do not write.
     assert s3_status(lambda: s3.put_object(Bucket=bucket, Key=key_of(orders, "x"), Body=b"x")) == 403
+
+
+def container_of(table: dict) -> tuple[str, str]:
+    """(container, path in it) of an abfss:// table location."""
+    location = table["storage_location"].removeprefix("abfss://")
+    container, _, rest = location.partition("@")
+    return container, rest.partition("/")[2]
+
+
+def azure_status(call) -> int:
+    try:
+        call()
+    except HttpResponseError as exc:
+        return exc.status_code
+    return 200
+
+
+def test_clients_parse_azure_and_gcp_credentials(url: str, w: WorkspaceClient, tables: dict):
+    async def generate(table_id: str):
+        async with uc_client(url) as client:
+            request = GenerateTemporaryTableCredential(table_id=table_id, operation=TableOperation.READ)
+            return await TemporaryCredentialsApi(client).generate_temporary_table_credentials(request)
+
+    azure, gcs = tables["orders_azure"], tables["orders_gcs"]
+    assert azure["storage_location"].startswith("abfss://uc-") and gcs["storage_location"].startswith("gs://")
+    vended = asyncio.run(generate(azure["table_id"]))
+    assert vended.url == azure["storage_location"] and "sig=" in vended.azure_user_delegation_sas.sas_token
+    assert vended.aws_temp_credentials is None and vended.gcp_oauth_token is None
+    vended = asyncio.run(generate(gcs["table_id"]))
+    assert vended.url == gcs["storage_location"] and vended.gcp_oauth_token.oauth_token
+    api, read = w.temporary_table_credentials, sdk_catalog.TableOperation.READ
+    sdk = api.generate_temporary_table_credentials(table_id=azure["table_id"], operation=read)
+    assert "sig=" in sdk.azure_user_delegation_sas.sas_token and sdk.expiration_time > time.time() * 1000
+    sdk = api.generate_temporary_table_credentials(table_id=gcs["table_id"], operation=read)
+    assert sdk.gcp_oauth_token.oauth_token
+
+
+def test_azure_sas_reaches_its_table_alone(url: str, storage: dict, tables: dict):
+    orders, other = tables["orders_azure"], tables["refused_azure"]
+    container, path = container_of(orders)
+    sas = vend(url, orders["table_id"]).json()["azure_user_delegation_sas"]["sas_token"]
+    client = ContainerClient(storage["azure_endpoint"], container, credential=sas)
+    names = [b.name for b in client.list_blobs(name_starts_with=f"{path}/_delta_log/")]
+    assert names == [f"{path}/_delta_log/00000000000000000000.json"]
+    options = {"azure_storage_sas_key": sas, "azure_storage_endpoint": storage["azure_endpoint"], "allow_http": "true"}
+    assert deltalake.DeltaTable(orders["storage_location"], storage_options=options).to_pyarrow_table().to_pylist() == (
+        ORDERS_ROWS
+    )
+    # Another table's container, and writes with a READ token, are refused.
+    elsewhere = ContainerClient(storage["azure_endpoint"], container_of(other)[0], credential=sas)
+    assert azure_status(lambda: list(elsewhere.list_blobs())) == 403
+    assert azure_status(lambda: client.upload_blob(f"{path}/x", b"x")) == 403
+    # READ_WRITE writes; anonymous requests and expired tokens are refused.
+    writer_sas = vend(url, orders["table_id"], operation="READ_WRITE").json()["azure_user_delegation_sas"]["sas_token"]
+    writer = ContainerClient(storage["azure_endpoint"], container, credential=writer_sas)
+    writer.upload_blob(f"{path}/scratch/probe", b"probe")
+    writer.delete_blob(f"{path}/scratch/probe")
+    anonymous = ContainerClient(storage["azure_endpoint"], container)
+    assert azure_status(lambda: list(anonymous.list_blobs())) in (403, 404)
+    settings(url, uc_credential_ttl_seconds=1)
+    short = vend(url, orders["table_id"]).json()["azure_user_delegation_sas"]["sas_token"]
+    time.sleep(2.1)
+    expired = ContainerClient(storage["azure_endpoint"], container, credential=short)
+    assert azure_status(lambda: list(expired.list_blobs())) == 403
+
+
+def test_gcs_gate_admits_vended_tokens_for_their_table_only(url: str, storage: dict, tables: dict):
+    orders, other = tables["orders_gcs"], tables["refused_gcs"]
+    prefix = orders["storage_location"].removeprefix("gs://lakefed-uc/")
+    token = vend(url, orders["table_id"]).json()["gcp_oauth_token"]["oauth_token"]
+    gate = storage["gcs_endpoint"]
+
+    def get(path: str, bearer: str | None = token, **params) -> requests.Response:
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        return requests.get(f"{gate}{path}", params=params, headers=headers, timeout=10)
+
+    listed = get("/storage/v1/b/lakefed-uc/o", prefix=f"{prefix}/_delta_log/")
+    assert [i["name"] for i in listed.json()["items"]] == [f"{prefix}/_delta_log/00000000000000000000.json"]
+    log = get(f"/lakefed-uc/{prefix}/_delta_log/00000000000000000000.json")
+    assert log.status_code == 200 and b'"metaData"' in log.content
+    other_prefix = other["storage_location"].removeprefix("gs://lakefed-uc/")
+    assert get(f"/lakefed-uc/{other_prefix}/_delta_log/00000000000000000000.json").status_code == 403
+    assert get("/storage/v1/b/lakefed-uc/o", prefix=f"{other_prefix}/").status_code == 403
+    assert get("/storage/v1/b/lakefed-uc/o").status_code == 403
+    assert get(f"/lakefed-uc/{prefix}/_delta_log/00000000000000000000.json", bearer=None).status_code == 401
+    assert get(f"/lakefed-uc/{prefix}/_delta_log/00000000000000000000.json", bearer="ya29.forged").status_code == 401
+    upload = requests.post(
+        f"{gate}/upload/storage/v1/b/lakefed-uc/o",
+        params={"uploadType": "media", "name": f"{prefix}/x"},
+        headers={"Authorization": f"Bearer {token}"},
+        data=b"x",
+        timeout=10,
+    )
+    assert upload.status_code == 403
+    settings(url, uc_credential_ttl_seconds=1)
+    short = vend(url, orders["table_id"]).json()["gcp_oauth_token"]["oauth_token"]
+    time.sleep(1.1)
+    assert get(f"/lakefed-uc/{prefix}/_delta_log/00000000000000000000.json", bearer=short).status_code == 401
 
 
 def test_storage_refuses_unsigned_and_unknown_keys_and_hides_moto_api(storage: dict, tables: dict):
