@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and tests need, when missing:
-# protoc (the Spark Connect protocol crate compiles .proto files), Java 17
+# protoc (only to check that the checked-in Spark Connect code is current:
+# tools/generate-spark-connect; building lakefed needs none), Java 17
 # (the local Spark server) and Node.js with npm (Azurite, the workspace
 # emulator's Azure storage).
 set -euo pipefail

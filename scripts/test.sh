@@ -58,6 +58,11 @@ export LAKEFED_TEST_UC_S3_ENDPOINT="http://127.0.0.1:${LAKEFED_WORKSPACE_S3_PORT
 "$LAKEFED_VENV/bin/pytest" tests/workspace_emulator -q -p no:cacheprovider
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
+# The checked-in Spark Connect code is what the pinned .proto files generate
+# (this check needs protoc), and a crate that depends on lakefed builds
+# without protoc.
+cargo run --quiet -p generate-spark-connect -- --check
+"$LAKEFED_ROOT/scripts/check-embedder-build.sh"
 # The S3-only build (without the default azure and gcs features) must keep compiling.
 cargo check --no-default-features
 cargo test --benches --examples --no-run

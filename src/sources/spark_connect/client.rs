@@ -8,10 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::proto;
+use super::proto::spark_connect_service_client::SparkConnectServiceClient;
 use backon::{ExponentialBuilder, Retryable};
 use datafusion::arrow::datatypes::SchemaRef;
-use spark_connect_proto as proto;
-use spark_connect_proto::spark_connect_service_client::SparkConnectServiceClient;
 use tokio::sync::OnceCell;
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
 use tonic::service::Interceptor;

@@ -13,6 +13,8 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use super::proto;
+use super::proto::execute_plan_response::ResponseType;
 use backon::BackoffBuilder;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::buffer::Buffer;
@@ -20,8 +22,6 @@ use datafusion::arrow::ipc::reader::StreamDecoder;
 use datafusion::physical_plan::metrics::{Count, Time};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use spark_connect_proto as proto;
-use spark_connect_proto::execute_plan_response::ResponseType;
 use tonic::{Code, Status, Streaming};
 
 use super::client::{SparkConnectClient, is_unavailable};

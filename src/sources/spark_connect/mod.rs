@@ -15,6 +15,7 @@ mod client;
 mod connection;
 mod engine;
 mod execute;
+mod proto;
 mod types;
 
 pub(crate) use catalog::SparkCatalog;

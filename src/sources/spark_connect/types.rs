@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
+use super::proto::data_type::Kind;
+use super::proto::{DataType as SparkType, data_type};
 use datafusion::arrow::datatypes::{DataType, Field, Fields, IntervalUnit, Schema, TimeUnit};
-use spark_connect_proto::data_type::Kind;
-use spark_connect_proto::{DataType as SparkType, data_type};
 
 use crate::error::{Error, Result};
 use crate::remote::sql::CHAR_LENGTH_KEY;
@@ -168,7 +168,7 @@ fn in_column(column: &str, err: Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spark_connect_proto::data_type::{
+    use crate::sources::spark_connect::proto::data_type::{
         Array, Decimal, Long, Map, String as SparkString, Struct, StructField, Timestamp,
         TimestampNtz,
     };
