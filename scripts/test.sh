@@ -63,6 +63,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 # without protoc.
 cargo run --quiet -p generate-spark-connect -- --check
 "$LAKEFED_ROOT/scripts/check-embedder-build.sh"
+# The crate packages and its package builds (the summary gives its size).
+cargo publish --dry-run 2>&1 | grep -E "^\s*(Packaged|warning: aborting)" || { cargo publish --dry-run; exit 1; }
+# Every public item is documented and no doc link is broken.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p lakefed --quiet
 # The S3-only build (without the default azure and gcs features) must keep compiling.
 cargo check --no-default-features
 cargo test --benches --examples --no-run

@@ -260,7 +260,7 @@ async fn spark_servers() -> Result<Vec<SparkServer>, BoxError> {
         // One Spark session for the fixtures and every suite: Sail keeps
         // tables per session.
         let url = with_session(&url, &uuid::Uuid::new_v4().to_string());
-        let client = lakefed::sources::spark_connect::SparkConnectClient::new(
+        let client = lakefed::unstable::SparkConnectClient::new(
             &url.parse()?,
             Default::default(),
         )?;

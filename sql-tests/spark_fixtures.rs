@@ -1,7 +1,7 @@
 //! Fixture tables in the test Spark Connect server (`spark/fixtures.sql`),
 //! shared by the sqllogictest runner and the integration tests.
 
-use lakefed::sources::spark_connect::SparkConnectClient;
+use lakefed::unstable::SparkConnectClient;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

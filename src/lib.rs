@@ -4,7 +4,7 @@
 //! tables read straight from storage (local paths or S3), and, as they land,
 //! Spark Connect, Databricks SQL and Unity Catalog. A query is planned once by
 //! DataFusion; filters, projections and limits reach each source's scan, and
-//! [`federation`] sends whole subplans (joins, aggregates, sorts) to the
+//! federation sends whole subplans (joins, aggregates, sorts) to the
 //! remote engine that owns their tables.
 //!
 //! ```no_run
@@ -20,15 +20,18 @@
 //! # }
 //! ```
 
+#![deny(missing_docs)]
+
 mod catalog;
 pub mod config;
 mod error;
-pub mod federation;
-pub mod remote;
+mod federation;
+mod remote;
 mod runtime;
 mod secret;
-pub mod semantics;
+mod semantics;
 pub mod sources;
+pub mod unstable;
 pub mod workspace;
 
 use std::collections::HashMap;
@@ -42,6 +45,7 @@ use catalog::{LISTING_TTL, LazyCatalog, LazySchema};
 pub use config::Config;
 use config::{DeltaLayout, SourceKind};
 pub use error::{Error, Result};
+pub use remote::{RemoteScanExec, remote_scans};
 pub use runtime::finish_background_requests;
 pub use secret::Secret;
 use sources::databricks_sql::{DatabricksCatalog, DatabricksSqlClient, DatabricksSqlOptions};
@@ -101,8 +105,8 @@ fn compute_source(ctx: &SessionContext, name: &str) -> Result<Compute> {
 }
 
 /// A DataFusion session set up for lakefed: `information_schema` on, lakefed's
-/// table functions (`delta_scan`) registered, [`federation`] and its
-/// `lakefed.*` settings enabled, and lakefed's local [`semantics`]
+/// table functions (`delta_scan`) registered, federation and its
+/// `lakefed.*` settings enabled, and lakefed's local semantics
 /// (overflow is an error) installed.
 pub fn new_session_context() -> SessionContext {
     let config = SessionConfig::new().with_information_schema(true);
@@ -254,7 +258,7 @@ impl SessionContextExt for SessionContext {
         auth: &AuthConfig,
         options: DatabricksSqlOptions,
     ) -> Result<()> {
-        let workspace = WorkspaceClient::new(auth.resolve()?, options.workspace.clone())?;
+        let workspace = WorkspaceClient::new(auth, options.workspace.clone())?;
         let client = DatabricksSqlClient::new(workspace, options);
         let catalog = match &client.options().catalog {
             Some(catalog) => catalog.clone(),
@@ -289,7 +293,7 @@ impl SessionContextExt for SessionContext {
             Some(compute) => Some(compute_source(self, compute)?),
             None => None,
         };
-        let workspace = WorkspaceClient::new(auth.resolve()?, options.workspace.clone())?;
+        let workspace = WorkspaceClient::new(auth, options.workspace.clone())?;
         let api = UnityCatalogApi::new(workspace);
         let catalogs = match &options.catalog {
             Some(catalog) => vec![(name.to_string(), catalog.clone())],

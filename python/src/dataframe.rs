@@ -13,7 +13,7 @@ use datafusion::common::stats::Precision;
 use datafusion::error::DataFusionError;
 use datafusion::physical_plan::{ExecutionPlan, StatisticsArgs, StatisticsContext, execute_stream};
 use futures::StreamExt;
-use lakefed::remote::remote_scans;
+use lakefed::remote_scans;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 

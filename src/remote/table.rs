@@ -91,11 +91,6 @@ impl RemoteTable {
         })
     }
 
-    /// The table's name in the engine.
-    pub fn name(&self) -> &RemoteTableName {
-        &self.name
-    }
-
     /// The engine the table lives in.
     pub fn engine(&self) -> &Arc<dyn RemoteEngine> {
         &self.engine

@@ -88,11 +88,6 @@ impl PanicGuardExec {
     pub fn wrap(inner: Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
         Arc::new(Self { inner })
     }
-
-    /// The operator that is guarded.
-    pub fn inner(&self) -> &Arc<dyn ExecutionPlan> {
-        &self.inner
-    }
 }
 
 impl DisplayAs for PanicGuardExec {

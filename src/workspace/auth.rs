@@ -41,7 +41,7 @@ pub struct AuthConfig {
 
 /// How requests to a workspace are authenticated.
 #[derive(Debug)]
-pub enum Credentials {
+pub(crate) enum Credentials {
     /// A personal access token.
     Token(Secret),
     /// OAuth machine-to-machine (client credentials).
@@ -55,26 +55,26 @@ pub enum Credentials {
 
 /// A workspace and how to authenticate to it.
 #[derive(Debug)]
-pub struct ResolvedAuth {
+pub(crate) struct ResolvedAuth {
     /// The workspace URL.
-    pub host: Url,
+    pub(crate) host: Url,
     /// The credentials.
-    pub credentials: Credentials,
+    pub(crate) credentials: Credentials,
 }
 
 /// Where unset settings are looked up: the environment and the file system.
 /// A function, so tests can resolve against an environment of their own.
-pub type Environment<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(crate) type Environment<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 impl AuthConfig {
     /// Resolves the settings against the process environment and the config
     /// file.
-    pub fn resolve(&self) -> Result<ResolvedAuth> {
+    pub(crate) fn resolve(&self) -> Result<ResolvedAuth> {
         self.resolve_in(&|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
     }
 
     /// Resolves the settings against `env` and the config file it names.
-    pub fn resolve_in(&self, env: Environment<'_>) -> Result<ResolvedAuth> {
+    pub(crate) fn resolve_in(&self, env: Environment<'_>) -> Result<ResolvedAuth> {
         let profile_name = self
             .profile
             .clone()

@@ -10,11 +10,10 @@ use std::time::{Duration, Instant};
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int64Type;
 use futures::TryStreamExt;
-use lakefed::sources::databricks_sql::{
-    DatabricksSqlClient, DatabricksSqlOptions, StatementMetrics,
-};
+use lakefed::sources::databricks_sql::DatabricksSqlOptions;
+use lakefed::unstable::{DatabricksSqlClient, StatementMetrics, WorkspaceClient};
 use lakefed::workspace::auth::AuthConfig;
-use lakefed::workspace::{WorkspaceClient, WorkspaceOptions};
+use lakefed::workspace::WorkspaceOptions;
 use lakefed::{Error, Secret, SessionContextExt};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, MutexGuard};
@@ -65,7 +64,7 @@ pub(crate) fn options() -> DatabricksSqlOptions {
 
 fn client_with(auth: AuthConfig, options: DatabricksSqlOptions) -> DatabricksSqlClient {
     let workspace =
-        WorkspaceClient::new(auth.resolve().unwrap(), options.workspace.clone()).unwrap();
+        WorkspaceClient::new(&auth, options.workspace.clone()).unwrap();
     DatabricksSqlClient::new(workspace, options)
 }
 

@@ -22,9 +22,9 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use lakefed::SessionContextExt;
-use lakefed::remote::sql::string_literal;
+use lakefed::unstable::string_literal;
 use lakefed::sources::delta::StorageOptions;
-use lakefed::sources::spark_connect::SparkConnectClient;
+use lakefed::unstable::SparkConnectClient;
 use tokio::sync::OnceCell;
 
 use crate::databricks;

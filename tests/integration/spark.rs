@@ -8,8 +8,9 @@ use std::time::Duration;
 use lakefed::Error;
 use lakefed::SessionContextExt;
 use lakefed::sources::spark_connect::{
-    ClientOptions, ConnectionString, SparkConnectClient, SparkConnectOptions, Transport,
+    ClientOptions, ConnectionString, SparkConnectOptions, Transport,
 };
+use lakefed::unstable::SparkConnectClient;
 
 use crate::spark_env::{self, NS, client, context, query};
 

@@ -6,7 +6,8 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::SessionContext;
 use lakefed::SessionContextExt;
-use lakefed::sources::spark_connect::{ConnectionString, SparkConnectClient};
+use lakefed::sources::spark_connect::ConnectionString;
+use lakefed::unstable::SparkConnectClient;
 use tokio::sync::OnceCell;
 
 #[path = "../../sql-tests/spark_fixtures.rs"]

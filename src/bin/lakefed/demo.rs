@@ -19,10 +19,10 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::physical_plan::{ExecutionPlan, displayable};
 use lakefed::SessionContextExt;
-use lakefed::remote::RemoteScanExec;
+use lakefed::RemoteScanExec;
 use lakefed::sources::databricks_sql::DatabricksSqlOptions;
 use lakefed::sources::delta::{SaveMode, StorageOptions, write_batches};
-use lakefed::sources::spark_connect::SparkConnectClient;
+use lakefed::unstable::SparkConnectClient;
 use lakefed::sources::unity_catalog::UnityCatalogOptions;
 use lakefed::workspace::auth::AuthConfig;
 

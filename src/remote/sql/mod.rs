@@ -37,7 +37,7 @@ pub use expr::filter;
 pub const CHAR_LENGTH_KEY: &str = "lakefed.spark.char_length";
 
 /// A Spark identifier: backticks, a backtick inside doubled. Only for names
-/// without `$`; [`object_reference`] writes any name.
+/// without `$`; `object_reference` writes any name.
 pub fn quote_identifier(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }

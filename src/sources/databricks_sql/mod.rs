@@ -1,20 +1,20 @@
 //! Databricks SQL: the catalogs of a workspace, queried on a SQL warehouse
 //! through the SQL Statement Execution API 2.0.
 //!
-//! - [`DatabricksSqlClient`]: statements on one warehouse; results stream
+//! - `DatabricksSqlClient`: statements on one warehouse; results stream
 //!   from their Arrow chunks, downloaded in parallel and in order;
 //!   cancelled when dropped.
 //! - `DatabricksCatalog`: what a Unity Catalog catalog holds, for the shared
-//!   [`catalog`](crate::catalog) mechanism (`<source>.<schema>.<table>`),
+//!   `catalog` mechanism (`<source>.<schema>.<table>`),
 //!   listed and described through the Unity Catalog API without waiting
 //!   for the warehouse.
-//! - The client is the [`RemoteEngine`](crate::remote::RemoteEngine) of the
+//! - The client is the `RemoteEngine` of the
 //!   catalog's tables: scans and whole subplans reach the warehouse through
-//!   [`crate::remote`] in the Spark SQL dialect, as for Spark Connect.
+//!   lakefed's remote layer in the Spark SQL dialect, as for Spark Connect.
 //! - Authentication is Databricks' unified auth ([`crate::workspace::auth`]).
 
 mod catalog;
-mod client;
+pub(crate) mod client;
 mod engine;
 mod json_rows;
 mod results;
@@ -25,8 +25,8 @@ use std::time::Duration;
 use crate::workspace::WorkspaceOptions;
 
 pub(crate) use catalog::DatabricksCatalog;
-pub use client::{DatabricksSqlClient, StatementMetrics};
-pub use types::arrow_field;
+pub(crate) use client::DatabricksSqlClient;
+pub(crate) use types::arrow_field;
 
 /// How a Databricks SQL warehouse is used.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -108,14 +108,14 @@ fn secret(value: &Option<Secret>) -> Option<String> {
 }
 
 /// URL schemes a Delta location may use.
-pub const SUPPORTED_SCHEMES: &[&str] =
+pub(crate) const SUPPORTED_SCHEMES: &[&str] =
     &["file", "s3", "s3a", "az", "abfs", "abfss", "gs", "memory"];
 
 /// Parses a table location: a URL (`s3://bucket/path`, `file:///tmp/t`) or a
 /// local path (absolute or relative to the working directory).
 ///
 /// A local path must exist; nothing is created.
-pub fn parse_location(location: &str) -> Result<Url> {
+pub(crate) fn parse_location(location: &str) -> Result<Url> {
     if location.trim().is_empty() {
         return Err(Error::InvalidArgument(
             "a Delta table location must not be empty".to_string(),
@@ -146,7 +146,7 @@ pub fn parse_location(location: &str) -> Result<Url> {
 
 /// Like [`parse_location`], but creates a missing local directory (path or
 /// `file://` URL): for new tables.
-pub fn parse_new_location(location: &str) -> Result<Url> {
+pub(crate) fn parse_new_location(location: &str) -> Result<Url> {
     let local_dir = match Url::parse(location) {
         Ok(url) if url.scheme() == "file" => url.to_file_path().ok(),
         Ok(url) if url.scheme().len() > 1 => None,
@@ -182,7 +182,7 @@ pub(crate) fn own_authority(url: &Url, key: &str) -> Result<Url> {
 }
 
 /// The URL without credentials, query or fragment: safe for errors and EXPLAIN.
-pub fn redact(url: &Url) -> String {
+pub(crate) fn redact(url: &Url) -> String {
     let mut clean = url.clone();
     let _ = clean.set_username("");
     let _ = clean.set_password(None);

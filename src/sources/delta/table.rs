@@ -57,7 +57,7 @@ pub enum TableVersion {
 /// the start of every scan, so rows written by `INSERT INTO` (or by any
 /// other writer) are visible to the next query; a table a query resolves
 /// through a schema is read as the resolution found it
-/// ([`ResolvedDeltaTable`](super::ResolvedDeltaTable)). A time-travel table
+/// (`ResolvedDeltaTable`). A time-travel table
 /// stays pinned.
 pub struct DeltaTableProvider {
     location: String,

@@ -1,28 +1,30 @@
 //! Spark Connect: remote Spark clusters as DataFusion catalogs.
 //!
-//! - [`SparkConnectClient`]: one Spark session over gRPC; query results
+//! - `SparkConnectClient`: one Spark session over gRPC; query results
 //!   stream as Arrow batches, resumed when the stream breaks, interrupted
 //!   when dropped.
-//! - `SparkCatalog`: what a Spark catalog holds, for the shared
-//!   [`catalog`](crate::catalog) mechanism (`<source>.<namespace>.<table>`).
-//! - The client is the [`RemoteEngine`](crate::remote::RemoteEngine) of
-//!   the catalog's [`RemoteTable`](crate::remote::RemoteTable)s: scans and
-//!   federated subplans reach Spark through [`crate::remote`], in its Spark
-//!   SQL dialect.
+//! - `SparkCatalog`: what a Spark catalog holds, for the shared `catalog`
+//!   mechanism (`<source>.<namespace>.<table>`).
+//! - The client is the `RemoteEngine` of the catalog's `RemoteTable`s:
+//!   scans and federated subplans reach Spark through lakefed's remote
+//!   layer, in its Spark SQL dialect.
+//!
+//! What an embedder uses is [`SparkConnectOptions`] (with
+//! [`ConnectionString`] and [`ClientOptions`]), passed to
+//! [`SessionContextExt::register_spark_connect`](crate::SessionContextExt::register_spark_connect).
 
 mod catalog;
-mod client;
+pub(crate) mod client;
 mod connection;
 mod engine;
-mod execute;
+pub(crate) mod execute;
 mod proto;
 mod types;
 
 pub(crate) use catalog::SparkCatalog;
-pub use client::{ClientOptions, SparkConnectClient};
+pub use client::ClientOptions;
+pub(crate) use client::SparkConnectClient;
 pub use connection::{ConnectionString, DEFAULT_PORT, Keepalive, TOKEN_ENV, Transport};
-pub use execute::ExecuteMetrics;
-pub use types::{arrow_schema, arrow_type};
 
 /// How a Spark Connect source is attached.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

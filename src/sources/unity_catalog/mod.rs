@@ -1,10 +1,10 @@
 //! Unity Catalog: the catalogs of a Databricks workspace or a Unity Catalog
 //! OSS server as DataFusion catalogs.
 //!
-//! - [`UnityCatalogApi`]: the REST API (`/api/2.1/unity-catalog`): listings,
+//! - `UnityCatalogApi`: the REST API (`/api/2.1/unity-catalog`): listings,
 //!   table descriptions, temporary table credentials.
 //! - `UnityCatalog`: what one catalog holds, for the shared
-//!   [`catalog`](crate::catalog) mechanism, resolving only the tables a
+//!   `catalog` mechanism, resolving only the tables a
 //!   query names.
 //! - Each table is answered either **direct** (a Delta table read from its
 //!   `storage_location` with credentials the catalog vends, refreshed before
@@ -26,11 +26,7 @@ use crate::remote::RemoteEngine;
 use crate::sources::delta::StorageOptions;
 use crate::workspace::WorkspaceOptions;
 
-pub(crate) use api::columns_schema;
-pub use api::{
-    AwsTemporaryCredentials, ColumnInfo, Listed, TableInfo, TableOperation, TemporaryCredentials,
-    UnityCatalogApi,
-};
+pub(crate) use api::{ColumnInfo, UnityCatalogApi, columns_schema};
 pub(crate) use catalog::UnityCatalog;
 pub(crate) use catalog::UnitySource;
 pub use route::Route;
@@ -70,9 +66,9 @@ impl Default for UnityCatalogOptions {
 
 /// The source that answers a Unity Catalog source's governed tables.
 #[derive(Clone, Debug)]
-pub struct Compute {
+pub(crate) struct Compute {
     /// Its name, for EXPLAIN.
-    pub source: String,
+    pub(crate) source: String,
     /// Its engine: the same as its own tables', so they federate together.
-    pub engine: Arc<dyn RemoteEngine>,
+    pub(crate) engine: Arc<dyn RemoteEngine>,
 }
