@@ -51,7 +51,7 @@ use lakefed::sources::databricks_sql::DatabricksSqlOptions;
 use lakefed::sources::delta::StorageOptions;
 use lakefed::sources::unity_catalog::{Route, UnityCatalogOptions};
 use lakefed::workspace::auth::AuthConfig;
-use lakefed::{Secret, SessionContextExt};
+use lakefed::SessionContextExt;
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Runner};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -329,11 +329,7 @@ async fn attach(ctx: &SessionContext, catalog: &str, server: &SparkServer) -> Re
             token,
             warehouse_id,
         } => {
-            let auth = AuthConfig {
-                host: Some(host.clone()),
-                token: Some(Secret::new(token)),
-                ..Default::default()
-            };
+            let auth = AuthConfig::with_token(host.clone(), token);
             let mut options = DatabricksSqlOptions::new(warehouse_id);
             options.catalog = Some("spark_catalog".to_string());
             ctx.register_databricks_sql(catalog, &auth, options).await?;
@@ -360,24 +356,15 @@ async fn attach_unity_catalog(
             uc_fixtures::S3_ENV
         )
     })?;
-    let auth = AuthConfig {
-        host: Some(host.clone()),
-        token: Some(Secret::new(token)),
-        ..Default::default()
-    };
-    let options = UnityCatalogOptions {
-        catalog: Some("spark_catalog".to_string()),
-        compute: Some(compute.to_string()),
-        route,
-        storage: StorageOptions {
-            endpoint: Some(endpoint),
-            allow_http: Some(true),
-            force_path_style: Some(true),
-            region: Some("us-east-1".to_string()),
-            ..StorageOptions::default()
-        },
-        ..UnityCatalogOptions::default()
-    };
+    let auth = AuthConfig::with_token(host.clone(), token);
+    let mut options = UnityCatalogOptions::default();
+    options.catalog = Some("spark_catalog".to_string());
+    options.compute = Some(compute.to_string());
+    options.route = route;
+    options.storage.endpoint = Some(endpoint);
+    options.storage.allow_http = Some(true);
+    options.storage.force_path_style = Some(true);
+    options.storage.region = Some("us-east-1".to_string());
     ctx.register_unity_catalog("uc", &auth, options).await?;
     Ok(())
 }

@@ -80,6 +80,7 @@ use crate::workspace::auth::AuthConfig;
 
 /// A parsed `lakefed.toml`.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct Config {
     /// The sources, in name order.
     pub sources: Vec<SourceConfig>,
@@ -87,6 +88,7 @@ pub struct Config {
 
 /// One `[sources.<name>]` section.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SourceConfig {
     /// The name the source is registered under in DataFusion.
     pub name: String,
@@ -110,6 +112,7 @@ pub enum SourceKind {
 
 /// A `kind = "unity_catalog"` source.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct UnityCatalogSourceConfig {
     /// The server and credentials, as far as the file gives them (the
     /// rest is resolved by Databricks unified auth when registering).
@@ -120,6 +123,7 @@ pub struct UnityCatalogSourceConfig {
 
 /// A `kind = "databricks_sql"` source.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct DatabricksSqlSourceConfig {
     /// The workspace and credentials, as far as the file gives them (the
     /// rest is resolved by Databricks unified auth when registering).
@@ -130,6 +134,7 @@ pub struct DatabricksSqlSourceConfig {
 
 /// A `kind = "spark_connect"` source.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SparkConnectSourceConfig {
     /// The server, with the token resolved.
     pub connection: ConnectionString,
@@ -140,6 +145,7 @@ pub struct SparkConnectSourceConfig {
 /// How a Delta location maps onto DataFusion names.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum DeltaLayout {
     /// The location is one table, registered under the source name.
     #[default]
@@ -151,6 +157,7 @@ pub enum DeltaLayout {
 
 /// A `kind = "delta"` source.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct DeltaSourceConfig {
     /// The table or directory location (URL or absolute local path).
     pub location: String,

@@ -110,10 +110,8 @@ impl SessionContext {
         max_backoff: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let connection = ConnectionString::parse_with_env(url).map_err(errors::from_lakefed)?;
-        let mut options = SparkConnectOptions {
-            catalog,
-            ..Default::default()
-        };
+        let mut options = SparkConnectOptions::default();
+        options.catalog = catalog;
         let client = &mut options.client;
         for (name, value, field) in [
             (
@@ -166,13 +164,7 @@ impl SessionContext {
         chunk_concurrency: Option<usize>,
         request_timeout: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let auth = AuthConfig {
-            host,
-            token: token.map(Secret::new),
-            client_id,
-            client_secret: client_secret.map(Secret::new),
-            profile,
-        };
+        let auth = auth_config(host, token, client_id, client_secret, profile);
         let mut options = DatabricksSqlOptions::new(warehouse_id);
         options.catalog = catalog;
         if let Some(concurrency) = chunk_concurrency {
@@ -213,13 +205,7 @@ impl SessionContext {
         cache_ttl: Option<Bound<'_, PyAny>>,
         request_timeout: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let auth = AuthConfig {
-            host: url,
-            token: token.map(Secret::new),
-            client_id,
-            client_secret: client_secret.map(Secret::new),
-            profile,
-        };
+        let auth = auth_config(url, token, client_id, client_secret, profile);
         let route = match route {
             "auto" => Route::Auto,
             "direct" => Route::Direct,
@@ -230,13 +216,11 @@ impl SessionContext {
                 )));
             }
         };
-        let mut options = UnityCatalogOptions {
-            catalog,
-            compute,
-            route,
-            storage: storage(storage_options.as_ref())?,
-            ..UnityCatalogOptions::default()
-        };
+        let mut options = UnityCatalogOptions::default();
+        options.catalog = catalog;
+        options.compute = compute;
+        options.route = route;
+        options.storage = storage(storage_options.as_ref())?;
         if let Some(ttl) = cache_ttl {
             options.cache_ttl = duration("cache_ttl", &ttl)?;
         }
@@ -364,4 +348,21 @@ fn duration(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
         return Duration::try_from_secs_f64(seconds).map_err(|_| invalid());
     }
     value.extract::<Duration>().map_err(|_| invalid())
+}
+
+/// The workspace settings given to a `register_*` call.
+fn auth_config(
+    host: Option<String>,
+    token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    profile: Option<String>,
+) -> AuthConfig {
+    let mut auth = AuthConfig::default();
+    auth.host = host;
+    auth.token = token.map(Secret::new);
+    auth.client_id = client_id;
+    auth.client_secret = client_secret.map(Secret::new);
+    auth.profile = profile;
+    auth
 }

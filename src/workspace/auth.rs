@@ -26,6 +26,7 @@ use crate::secret::Secret;
 /// Settings given explicitly (configuration file, API call); anything unset
 /// is looked up as the SDKs do.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct AuthConfig {
     /// The workspace URL (`https://<workspace>.cloud.databricks.com`).
     pub host: Option<String>,
@@ -67,6 +68,39 @@ pub(crate) struct ResolvedAuth {
 pub(crate) type Environment<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 impl AuthConfig {
+    /// The workspace at `host`, with the personal access (or UC OSS) token
+    /// `token`.
+    ///
+    /// ```
+    /// let auth = lakefed::workspace::auth::AuthConfig::with_token(
+    ///     "https://example.cloud.databricks.com",
+    ///     "dapi-example",
+    /// );
+    /// assert_eq!(auth.host.as_deref(), Some("https://example.cloud.databricks.com"));
+    /// ```
+    pub fn with_token(host: impl Into<String>, token: impl Into<String>) -> Self {
+        Self {
+            host: Some(host.into()),
+            token: Some(Secret::new(token)),
+            ..Self::default()
+        }
+    }
+
+    /// The workspace at `host`, as the OAuth service principal `client_id`
+    /// with its secret (machine-to-machine).
+    pub fn with_oauth_m2m(
+        host: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        Self {
+            host: Some(host.into()),
+            client_id: Some(client_id.into()),
+            client_secret: Some(Secret::new(client_secret)),
+            ..Self::default()
+        }
+    }
+
     /// Resolves the settings against the process environment and the config
     /// file.
     pub(crate) fn resolve(&self) -> Result<ResolvedAuth> {

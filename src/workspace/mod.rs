@@ -21,6 +21,7 @@ pub(crate) use client::WorkspaceClient;
 
 /// Timeouts and retries of a workspace's requests.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WorkspaceOptions {
     /// Time allowed to open a connection.
     pub connect_timeout: Duration,

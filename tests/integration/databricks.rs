@@ -13,8 +13,7 @@ use futures::TryStreamExt;
 use lakefed::sources::databricks_sql::DatabricksSqlOptions;
 use lakefed::unstable::{DatabricksSqlClient, StatementMetrics, WorkspaceClient};
 use lakefed::workspace::auth::AuthConfig;
-use lakefed::workspace::WorkspaceOptions;
-use lakefed::{Error, Secret, SessionContextExt};
+use lakefed::{Error, SessionContextExt};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -40,11 +39,7 @@ pub(crate) fn host() -> String {
 }
 
 fn token_auth(token: &str) -> AuthConfig {
-    AuthConfig {
-        host: Some(host()),
-        token: Some(Secret::new(token)),
-        ..Default::default()
-    }
+    AuthConfig::with_token(host(), token)
 }
 
 /// The emulator's PAT.
@@ -55,10 +50,7 @@ pub(crate) fn auth() -> AuthConfig {
 /// Options for the emulator's warehouse.
 pub(crate) fn options() -> DatabricksSqlOptions {
     let mut options = DatabricksSqlOptions::new(env("LAKEFED_TEST_WORKSPACE_WAREHOUSE"));
-    options.workspace = WorkspaceOptions {
-        max_retries: 3,
-        ..Default::default()
-    };
+    options.workspace.max_retries = 3;
     options
 }
 
@@ -357,12 +349,11 @@ async fn oauth_tokens_are_fetched_and_refreshed_before_they_expire() {
     let _turn = turn().await;
     // Tokens live 62 s and are refreshed a minute before: after 2 s.
     admin("settings", json!({"token_ttl_seconds": 62})).await;
-    let auth = AuthConfig {
-        host: Some(host()),
-        client_id: Some(env("LAKEFED_TEST_WORKSPACE_CLIENT_ID")),
-        client_secret: Some(Secret::new(env("LAKEFED_TEST_WORKSPACE_CLIENT_SECRET"))),
-        ..Default::default()
-    };
+    let auth = AuthConfig::with_oauth_m2m(
+        host(),
+        env("LAKEFED_TEST_WORKSPACE_CLIENT_ID"),
+        env("LAKEFED_TEST_WORKSPACE_CLIENT_SECRET"),
+    );
     let client = client_with(auth, options());
     let before = stats().await;
     let token_route = "POST /oidc/v1/token";
@@ -384,11 +375,7 @@ async fn oauth_tokens_are_fetched_and_refreshed_before_they_expire() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_workspace_is_a_clear_error() {
-    let auth = AuthConfig {
-        host: Some("http://127.0.0.1:9".to_string()),
-        token: Some(Secret::new("dapi-x")),
-        ..Default::default()
-    };
+    let auth = AuthConfig::with_token("http://127.0.0.1:9", "dapi-x");
     let mut options = options();
     options.workspace.max_retries = 1;
     let started = Instant::now();

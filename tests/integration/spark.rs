@@ -159,13 +159,8 @@ async fn a_server_that_is_not_running_is_a_clear_error() {
         .port();
     let ctx = lakefed::new_session_context();
     let connection: ConnectionString = format!("sc://127.0.0.1:{port}").parse().unwrap();
-    let options = SparkConnectOptions {
-        client: ClientOptions {
-            max_retries: 2,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let mut options = SparkConnectOptions::default();
+    options.client.max_retries = 2;
     ctx.register_spark_connect_with("down", &connection, options)
         .unwrap();
     let result = tokio::time::timeout(

@@ -160,10 +160,8 @@ async fn a_cut_stream_is_resumed_without_losing_or_repeating_rows() {
 async fn a_server_gone_mid_stream_is_a_clear_error_not_a_hang() {
     spark_env::fixtures().await;
     let proxy = Proxy::start(spark_addr(), 8 << 20, Fault::ServerGone).await;
-    let options = ClientOptions {
-        max_retries: 3,
-        ..Default::default()
-    };
+    let mut options = ClientOptions::default();
+    options.max_retries = 3;
     let client = SparkConnectClient::new(&proxy.url().parse().unwrap(), options).unwrap();
     let outcome = tokio::time::timeout(Duration::from_secs(60), async {
         client

@@ -14,7 +14,6 @@ use futures::StreamExt;
 use lakefed::SessionContextExt;
 use lakefed::sources::delta::StorageOptions;
 use lakefed::sources::unity_catalog::{Route, UnityCatalogOptions};
-use lakefed::workspace::WorkspaceOptions;
 use lakefed::workspace::auth::AuthConfig;
 use lakefed::{Error, Secret};
 use serde_json::{Value, json};
@@ -148,23 +147,16 @@ async fn storage_log(prefix: &str) -> Vec<Value> {
 }
 
 fn uc_options(compute: Option<&str>, route: Route) -> UnityCatalogOptions {
-    UnityCatalogOptions {
-        catalog: Some("spark_catalog".to_string()),
-        compute: compute.map(str::to_string),
-        route,
-        storage: StorageOptions {
-            endpoint: Some(uc_s3_endpoint()),
-            region: Some("us-east-1".to_string()),
-            allow_http: Some(true),
-            force_path_style: Some(true),
-            ..StorageOptions::default()
-        },
-        workspace: WorkspaceOptions {
-            max_retries: 3,
-            ..WorkspaceOptions::default()
-        },
-        ..UnityCatalogOptions::default()
-    }
+    let mut options = UnityCatalogOptions::default();
+    options.catalog = Some("spark_catalog".to_string());
+    options.compute = compute.map(str::to_string);
+    options.route = route;
+    options.storage.endpoint = Some(uc_s3_endpoint());
+    options.storage.region = Some("us-east-1".to_string());
+    options.storage.allow_http = Some(true);
+    options.storage.force_path_style = Some(true);
+    options.workspace.max_retries = 3;
+    options
 }
 
 /// A session with the emulator's catalog as `uc` (answering governed
@@ -586,11 +578,7 @@ async fn a_wrong_token_is_a_clear_error() {
     let _turn = turn().await;
     fixtures().await;
     let ctx = lakefed::new_session_context();
-    let wrong = AuthConfig {
-        host: Some(host()),
-        token: Some(Secret::new("dapi-wrong-token")),
-        ..AuthConfig::default()
-    };
+    let wrong = AuthConfig::with_token(host(), "dapi-wrong-token");
     ctx.register_unity_catalog("uc", &wrong, uc_options(None, Route::Auto))
         .await
         .unwrap();

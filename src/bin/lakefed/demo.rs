@@ -130,24 +130,17 @@ async fn run_lakehouse_query(
     ctx: &datafusion::prelude::SessionContext,
     workspace: &Workspace,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let auth = AuthConfig {
-        host: Some(workspace.url.clone()),
-        ..AuthConfig::default()
-    };
+    let mut auth = AuthConfig::default();
+    auth.host = Some(workspace.url.clone());
     let mut warehouse = DatabricksSqlOptions::new(&workspace.warehouse);
     warehouse.catalog = Some("spark_catalog".to_string());
     ctx.register_databricks_sql("dbx", &auth, warehouse).await?;
-    let options = UnityCatalogOptions {
-        catalog: Some("spark_catalog".to_string()),
-        compute: Some("dbx".to_string()),
-        storage: StorageOptions {
-            endpoint: Some(workspace.storage_endpoint.clone()),
-            allow_http: Some(workspace.storage_endpoint.starts_with("http://")),
-            force_path_style: Some(true),
-            ..StorageOptions::default()
-        },
-        ..UnityCatalogOptions::default()
-    };
+    let mut options = UnityCatalogOptions::default();
+    options.catalog = Some("spark_catalog".to_string());
+    options.compute = Some("dbx".to_string());
+    options.storage.endpoint = Some(workspace.storage_endpoint.clone());
+    options.storage.allow_http = Some(workspace.storage_endpoint.starts_with("http://"));
+    options.storage.force_path_style = Some(true);
     ctx.register_unity_catalog("uc", &auth, options).await?;
     println!(
         "\nUnity Catalog of {url} as `uc`, its SQL warehouse as `dbx`:\n  \

@@ -30,6 +30,7 @@ pub(crate) use types::arrow_field;
 
 /// How a Databricks SQL warehouse is used.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DatabricksSqlOptions {
     /// The SQL warehouse that runs the statements.
     pub warehouse_id: String,

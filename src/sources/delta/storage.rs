@@ -14,6 +14,7 @@ use crate::secret::Secret;
 /// Unset fields fall back to the standard environment variables
 /// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, ...), as the AWS SDKs do.
 #[derive(Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StorageOptions {
     /// S3 endpoint, e.g. `http://127.0.0.1:9000` for an S3-compatible server.
     pub endpoint: Option<String>,

@@ -41,6 +41,7 @@ pub(crate) trait WriteGrant: fmt::Debug + Send + Sync {
 
 /// Which version of a table to read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TableVersion {
     /// The latest version, re-read at the start of every query.
     #[default]

@@ -34,6 +34,7 @@ const MAX_MESSAGE_SIZE: usize = 256 << 20;
 
 /// Timeouts and retries of a Spark Connect client.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientOptions {
     /// How long establishing the TCP (and TLS) connection may take.
     pub connect_timeout: Duration,

@@ -25,6 +25,7 @@ pub const TOKEN_ENV: &str = "SPARK_CONNECT_AUTHENTICATE_TOKEN";
 
 /// How the gRPC channel is secured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Transport {
     /// Plain HTTP/2, no token.
     Plaintext,
@@ -36,6 +37,7 @@ pub enum Transport {
 
 /// gRPC keepalive settings from the `grpc_keepalive_*` parameters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Keepalive {
     /// `grpc_keepalive_enabled`
     pub enabled: Option<bool>,

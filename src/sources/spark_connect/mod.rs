@@ -28,6 +28,7 @@ pub use connection::{ConnectionString, DEFAULT_PORT, Keepalive, TOKEN_ENV, Trans
 
 /// How a Spark Connect source is attached.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SparkConnectOptions {
     /// The Spark catalog exposed; `None` for the session's current catalog.
     pub catalog: Option<String>,

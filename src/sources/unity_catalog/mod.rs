@@ -33,6 +33,7 @@ pub use route::Route;
 
 /// How a Unity Catalog source is attached.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UnityCatalogOptions {
     /// The Unity Catalog catalog shown under the source's name; `None`:
     /// every catalog, each as a DataFusion catalog of its own name.

@@ -14,6 +14,7 @@ use super::files::{self, FileKind};
 /// How the tables of a Unity Catalog source are answered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Route {
     /// Delta tables whose credentials are vended are read from storage;
     /// every other table is answered by compute.
