@@ -47,11 +47,11 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
+use lakefed::SessionContextExt;
 use lakefed::sources::databricks_sql::DatabricksSqlOptions;
 use lakefed::sources::delta::StorageOptions;
 use lakefed::sources::unity_catalog::{Route, UnityCatalogOptions};
 use lakefed::workspace::auth::AuthConfig;
-use lakefed::SessionContextExt;
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Runner};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -260,10 +260,7 @@ async fn spark_servers() -> Result<Vec<SparkServer>, BoxError> {
         // One Spark session for the fixtures and every suite: Sail keeps
         // tables per session.
         let url = with_session(&url, &uuid::Uuid::new_v4().to_string());
-        let client = lakefed::unstable::SparkConnectClient::new(
-            &url.parse()?,
-            Default::default(),
-        )?;
+        let client = lakefed::unstable::SparkConnectClient::new(&url.parse()?, Default::default())?;
         spark_fixtures::create(&client, SPARK_NAMESPACE)
             .await
             .map_err(|err| format!("{label}: {err}"))?;

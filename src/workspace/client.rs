@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::{WorkspaceOptions, error_chain};
 use super::auth::{AuthConfig, Authenticator};
+use super::{WorkspaceOptions, error_chain};
 use crate::error::{Error, Result};
 
 /// A client of one Databricks workspace (cheap to clone).
@@ -227,4 +227,3 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
         .ok()?;
     Some(Duration::from_secs(seconds.min(60)))
 }
-

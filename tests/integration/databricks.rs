@@ -55,8 +55,7 @@ pub(crate) fn options() -> DatabricksSqlOptions {
 }
 
 fn client_with(auth: AuthConfig, options: DatabricksSqlOptions) -> DatabricksSqlClient {
-    let workspace =
-        WorkspaceClient::new(&auth, options.workspace.clone()).unwrap();
+    let workspace = WorkspaceClient::new(&auth, options.workspace.clone()).unwrap();
     DatabricksSqlClient::new(workspace, options)
 }
 

@@ -22,9 +22,9 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use lakefed::SessionContextExt;
-use lakefed::unstable::string_literal;
 use lakefed::sources::delta::StorageOptions;
 use lakefed::unstable::SparkConnectClient;
+use lakefed::unstable::string_literal;
 use tokio::sync::OnceCell;
 
 use crate::databricks;

@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use datafusion::datasource::MemTable;
 use datafusion::physical_plan::displayable;
-use lakefed::unstable::{quote_identifier, string_literal};
 use lakefed::unstable::SparkConnectClient;
+use lakefed::unstable::{quote_identifier, string_literal};
 
 use crate::spark_env::{NS, client, context, format_rows, query};
 

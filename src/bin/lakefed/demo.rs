@@ -18,12 +18,12 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::physical_plan::{ExecutionPlan, displayable};
-use lakefed::SessionContextExt;
 use lakefed::RemoteScanExec;
+use lakefed::SessionContextExt;
 use lakefed::sources::databricks_sql::DatabricksSqlOptions;
 use lakefed::sources::delta::{SaveMode, StorageOptions, write_batches};
-use lakefed::unstable::SparkConnectClient;
 use lakefed::sources::unity_catalog::UnityCatalogOptions;
+use lakefed::unstable::SparkConnectClient;
 use lakefed::workspace::auth::AuthConfig;
 
 use crate::output::{Format, run_query};

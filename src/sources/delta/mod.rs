@@ -11,8 +11,8 @@ mod write;
 
 pub(crate) use resolved::ResolvedDeltaTable;
 pub(crate) use schema::DeltaSchemaProvider;
-pub(crate) use storage::own_authority;
 pub use storage::StorageOptions;
+pub(crate) use storage::own_authority;
 pub(crate) use storage::{SUPPORTED_SCHEMES, parse_location, redact};
 pub(crate) use table::WriteGrant;
 pub use table::{DeltaTableProvider, TableVersion};
