@@ -125,6 +125,33 @@ pub trait SessionContextExt {
 
     /// Registers the Delta table at `location` (URL or local path) as `name`,
     /// reaching storage with options from the environment.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use datafusion::arrow::array::{Int64Array, RecordBatch};
+    /// use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    /// use datafusion::arrow::util::pretty::pretty_format_batches;
+    /// use lakefed::SessionContextExt;
+    /// use lakefed::sources::delta::{SaveMode, StorageOptions, write_batches};
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> lakefed::Result<()> {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let location = dir.path().join("orders").to_string_lossy().into_owned();
+    /// let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+    /// let ids = Arc::new(Int64Array::from(vec![1, 2, 3]));
+    /// let batch = RecordBatch::try_new(schema, vec![ids]).unwrap();
+    /// let none = StorageOptions::default();
+    /// write_batches(&location, &none, vec![batch], &[], SaveMode::ErrorIfExists).await?;
+    ///
+    /// let ctx = lakefed::new_session_context();
+    /// ctx.register_delta("orders", &location).await?;
+    /// let rows = ctx.sql("SELECT sum(id) AS total FROM orders").await?.collect().await?;
+    /// assert!(pretty_format_batches(&rows).unwrap().to_string().contains("| 6     |"));
+    /// # Ok(())
+    /// # }
+    /// ```
     async fn register_delta(&self, name: &str, location: &str) -> Result<()> {
         self.register_delta_with(
             name,
@@ -201,6 +228,32 @@ pub trait SessionContextExt {
     ) -> Result<()>;
 
     /// Attaches every source of a [`Config`].
+    ///
+    /// ```
+    /// use std::path::Path;
+    ///
+    /// use lakefed::{Config, SessionContextExt};
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> lakefed::Result<()> {
+    /// let toml = r#"
+    ///     [sources.spark]
+    ///     kind = "spark_connect"
+    ///     url = "sc://127.0.0.1:15002"
+    /// "#;
+    /// let config = Config::from_toml(toml, Path::new("lakefed.toml"))?;
+    /// let ctx = lakefed::new_session_context();
+    /// // Nothing is sent to Spark until a query names the catalog.
+    /// ctx.register_config(&config).await?;
+    /// assert!(ctx.catalog("spark").is_some());
+    ///
+    /// // A bad file is an error that names the file and the source.
+    /// let bad = Config::from_toml("[sources.x]\nkind = \"hdfs\"", Path::new("lakefed.toml"));
+    /// let message = bad.unwrap_err().to_string();
+    /// assert!(message.contains("lakefed.toml") && message.contains("sources.x"), "{message}");
+    /// # Ok(())
+    /// # }
+    /// ```
     async fn register_config(&self, config: &Config) -> Result<()>;
 }
 

@@ -31,7 +31,21 @@ pub(crate) use catalog::UnityCatalog;
 pub(crate) use catalog::UnitySource;
 pub use route::Route;
 
-/// How a Unity Catalog source is attached.
+/// How a Unity Catalog source is attached. New settings may be added in
+/// any release: start from `default()` and set what you need.
+///
+/// ```
+/// use lakefed::sources::unity_catalog::{Route, UnityCatalogOptions};
+///
+/// let mut options = UnityCatalogOptions::default();
+/// options.catalog = Some("main".to_string());
+/// options.compute = Some("dbx".to_string()); // answers views and governed tables
+/// options.route = Route::Auto;
+/// // Tables on Azure are reached at this blob endpoint (here: Azurite's).
+/// let endpoint = "http://127.0.0.1:10000/devstoreaccount1";
+/// options.storage.extra.insert("azure_storage_endpoint".to_string(), endpoint.to_string());
+/// assert_eq!(options.route, Route::default());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct UnityCatalogOptions {
