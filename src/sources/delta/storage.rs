@@ -183,9 +183,16 @@ pub(crate) fn own_authority(url: &Url, key: &str) -> Result<Url> {
 }
 
 /// The URL without credentials, query or fragment: safe for errors and EXPLAIN.
+///
+/// The user part of an Azure URL (`abfss://container@account...`) is the
+/// container, not a credential: it is kept unless a password comes with it.
 pub(crate) fn redact(url: &Url) -> String {
     let mut clean = url.clone();
-    let _ = clean.set_username("");
+    let names_container =
+        matches!(url.scheme(), "abfss" | "abfs" | "az") && url.password().is_none();
+    if !names_container {
+        let _ = clean.set_username("");
+    }
     let _ = clean.set_password(None);
     clean.set_query(None);
     clean.set_fragment(None);
@@ -251,6 +258,10 @@ mod tests {
     fn redact_removes_credentials() {
         let url = Url::parse("s3://user:pass@bucket/t?token=x").unwrap();
         assert_eq!(redact(&url), "s3://bucket/t");
+        let azure = Url::parse("abfss://c@a.dfs.core.windows.net/t?sig=x").unwrap();
+        assert_eq!(redact(&azure), "abfss://c@a.dfs.core.windows.net/t");
+        let keyed = Url::parse("abfss://c:key@a.dfs.core.windows.net/t").unwrap();
+        assert_eq!(redact(&keyed), "abfss://a.dfs.core.windows.net/t");
     }
 
     #[test]
