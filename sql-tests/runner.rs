@@ -39,20 +39,14 @@ mod spark_fixtures;
 mod uc_fixtures;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use async_trait::async_trait;
-use datafusion::arrow::array::{Array, RecordBatch};
-use datafusion::arrow::datatypes::DataType;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use lakefed::SessionContextExt;
+use lakefed::slt::{SltOptions, find_slt_files};
 use lakefed::sources::databricks_sql::DatabricksSqlOptions;
 use lakefed::sources::delta::StorageOptions;
 use lakefed::sources::unity_catalog::{Route, UnityCatalogOptions};
 use lakefed::workspace::auth::AuthConfig;
-use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Runner};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -64,11 +58,7 @@ async fn main() -> Result<(), BoxError> {
     let fixtures = work.path().join("fixtures");
     fixtures::create(&fixtures).await?;
 
-    let files = slt_files(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("sql-tests")
-            .as_path(),
-    )?;
+    let files = find_slt_files(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("sql-tests")])?;
     let files: Vec<_> = files
         .into_iter()
         .filter(|f| {
@@ -303,20 +293,6 @@ fn is_suite(file: &Path, suite: &str) -> bool {
     file.parent().is_some_and(|dir| dir.ends_with(suite))
 }
 
-fn slt_files(dir: &Path) -> Result<Vec<PathBuf>, BoxError> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            files.extend(slt_files(&path)?);
-        } else if path.extension().is_some_and(|ext| ext == "slt") {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
 /// Registers `server` in `ctx` as catalog `catalog`.
 async fn attach(ctx: &SessionContext, catalog: &str, server: &SparkServer) -> Result<(), BoxError> {
     match &server.attach {
@@ -374,6 +350,8 @@ async fn run_file(
     complete: bool,
 ) -> Result<(), BoxError> {
     let ctx = lakefed::new_session_context();
+    let mut options = SltOptions::default();
+    options.complete = complete;
     if let Some(run) = spark {
         attach(&ctx, run.catalog, run.server).await?;
         if let Some(server) = run.spark {
@@ -384,6 +362,9 @@ async fn run_file(
         }
         ctx.sql(&format!("SET lakefed.federation = {}", run.federated))
             .await?;
+        options.labels.push(run.server.label.to_string());
+        options.labels.push(run.mode().to_string());
+        options.labels.extend(run.route().map(str::to_string));
     }
     ctx.register_delta_schema("fx", &fixtures.to_string_lossy(), StorageOptions::default())?;
     ctx.register_delta_schema(
@@ -391,168 +372,10 @@ async fn run_file(
         &scratch.to_string_lossy(),
         StorageOptions::default(),
     )?;
-    let ctx = Arc::new(ctx);
-    let mut runner = Runner::new(move || {
-        let ctx = Arc::clone(&ctx);
-        async move { Ok(LakefedDb { ctx }) }
-    });
-    if let Some(run) = spark {
-        runner.add_label(run.server.label);
-        runner.add_label(run.mode());
-        if let Some(route) = run.route() {
-            runner.add_label(route);
-        }
+    for (name, dir) in [("FIXTURES", fixtures), ("SCRATCH", scratch)] {
+        let dir = dir.to_string_lossy().into_owned();
+        options.variables.insert(name.to_string(), dir);
     }
-    runner.set_var(
-        "FIXTURES".to_string(),
-        fixtures.to_string_lossy().into_owned(),
-    );
-    runner.set_var(
-        "SCRATCH".to_string(),
-        scratch.to_string_lossy().into_owned(),
-    );
-    if complete {
-        runner
-            .update_test_file(
-                file,
-                " ",
-                sqllogictest::default_validator,
-                sqllogictest::default_normalizer,
-                sqllogictest::default_column_validator,
-            )
-            .await
-            .map_err(|err| err.to_string())?;
-    } else {
-        runner.run_file_async(file).await?;
-    }
+    lakefed::slt::run_file(ctx, file, &options).await?;
     Ok(())
-}
-
-/// A lakefed session seen by the sqllogictest runner.
-struct LakefedDb {
-    ctx: Arc<SessionContext>,
-}
-
-#[async_trait]
-impl AsyncDB for LakefedDb {
-    type Error = DataFusionError;
-    type ColumnType = DefaultColumnType;
-
-    async fn run(&mut self, sql: &str) -> Result<DBOutput<Self::ColumnType>, Self::Error> {
-        let df = self.ctx.sql(sql).await?;
-        let schema = df.schema().inner().clone();
-        let batches = df.collect().await?;
-        let is_dml_count =
-            schema.fields().len() == 1 && schema.field(0).name() == "count" && is_dml(sql);
-        if schema.fields().is_empty() || is_dml_count {
-            return Ok(DBOutput::StatementComplete(count_rows(&batches)?));
-        }
-        let types = schema
-            .fields()
-            .iter()
-            .map(|f| column_type(f.data_type()))
-            .collect();
-        let mut rows = Vec::new();
-        for batch in &batches {
-            rows.extend(format_rows(batch)?);
-        }
-        if sql.trim_start().to_ascii_uppercase().starts_with("EXPLAIN") {
-            rows = split_plan_lines(rows);
-        } else {
-            // A cell must stay on one line of the `.slt` file.
-            for cell in rows.iter_mut().flatten() {
-                *cell = cell.replace('\n', "\\n");
-            }
-        }
-        Ok(DBOutput::Rows { types, rows })
-    }
-
-    async fn shutdown(&mut self) {}
-
-    fn engine_name(&self) -> &str {
-        "lakefed"
-    }
-
-    async fn sleep(dur: std::time::Duration) {
-        tokio::time::sleep(dur).await;
-    }
-}
-
-fn is_dml(sql: &str) -> bool {
-    let upper = sql.trim_start().to_ascii_uppercase();
-    upper.starts_with("INSERT") || upper.starts_with("CREATE")
-}
-
-fn count_rows(batches: &[RecordBatch]) -> Result<u64, DataFusionError> {
-    let Some(batch) = batches.first() else {
-        return Ok(0);
-    };
-    if batch.num_columns() == 1
-        && let Some(counts) = batch
-            .column(0)
-            .as_any()
-            .downcast_ref::<datafusion::arrow::array::UInt64Array>()
-    {
-        return Ok(counts.values().iter().sum());
-    }
-    Ok(0)
-}
-
-fn column_type(data_type: &DataType) -> DefaultColumnType {
-    match data_type {
-        t if t.is_integer() => DefaultColumnType::Integer,
-        t if t.is_floating() => DefaultColumnType::FloatingPoint,
-        DataType::Decimal32(..)
-        | DataType::Decimal64(..)
-        | DataType::Decimal128(..)
-        | DataType::Decimal256(..) => DefaultColumnType::FloatingPoint,
-        _ => DefaultColumnType::Text,
-    }
-}
-
-/// Cells as text: `NULL` for nulls, `(empty)` for empty strings.
-fn format_rows(batch: &RecordBatch) -> Result<Vec<Vec<String>>, DataFusionError> {
-    let options = FormatOptions::default().with_null("NULL");
-    let formatters = batch
-        .columns()
-        .iter()
-        .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((0..batch.num_rows())
-        .map(|row| {
-            formatters
-                .iter()
-                .zip(batch.columns())
-                .map(|(f, column)| {
-                    let text = f.value(row).to_string();
-                    if text.is_empty() && !column.is_null(row) {
-                        "(empty)".to_string()
-                    } else {
-                        text
-                    }
-                })
-                .collect()
-        })
-        .collect())
-}
-
-/// One output row per line of plan text, as DataFusion's own suites show plans.
-fn split_plan_lines(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
-    // Delta file names carry a UUID, new whenever a fixture is written.
-    static UUID: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-            .expect("a valid pattern")
-    });
-    let mut out = Vec::new();
-    for row in rows {
-        if let [kind, plan] = row.as_slice() {
-            for line in plan.lines() {
-                let line = UUID.replace_all(line.trim(), "<uuid>");
-                out.push(vec![kind.clone(), line.into_owned()]);
-            }
-        } else {
-            out.push(row);
-        }
-    }
-    out
 }

@@ -18,7 +18,8 @@
 //! - A synchronous question asked outside a query (an embedder calling
 //!   [`CatalogProvider::schema_names`] directly, `ctx.table_exist`) is
 //!   answered from the cache while it is fresh; else it is fetched there,
-//!   and the caller's thread waits on lakefed's I/O runtime.
+//!   on the calling thread (see [`block_on`]: a
+//!   multi-threaded runtime is needed).
 //!
 //! Two synchronous DataFusion calls still do I/O, because DataFusion offers
 //! no asynchronous form of them: a table function's arguments become a table
@@ -46,8 +47,8 @@ use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt};
 use parking_lot::Mutex;
 
+use crate::background::block_on;
 use crate::error::{Error, Result};
-use crate::runtime::block_on_io;
 
 /// How long the listings of Spark Connect and Databricks SQL catalogs and of
 /// Delta directories are kept.
@@ -154,17 +155,15 @@ impl<T: Clone + Send + 'static> Listing<T> {
     }
 
     /// For DataFusion's synchronous calls: the cached listing, fresh when
-    /// the query asking was prefetched; else fetched now on lakefed's I/O
-    /// runtime. These calls have no error channel: a listing that cannot be
-    /// fetched is the stale one, or empty if there is none.
-    fn cached_or_fetch(
-        &self,
-        fetch: impl Future<Output = Result<T>> + Send + 'static,
-    ) -> Option<T> {
+    /// the query asking was prefetched; else fetched now on the calling
+    /// thread. These calls have no error channel: a listing that cannot be
+    /// fetched (or not on a current-thread runtime) is the stale one, or
+    /// empty if there is none.
+    fn cached_or_fetch(&self, fetch: impl Future<Output = Result<T>>) -> Option<T> {
         if let Some(value) = self.fresh() {
             return Some(value);
         }
-        match block_on_io(fetch) {
+        match block_on("listing a catalog outside a query", fetch).and_then(|fetched| fetched) {
             Ok(value) => {
                 *self.value.lock() = Some((Instant::now(), value.clone()));
                 Some(value)
@@ -500,20 +499,12 @@ mod tests {
         tables: Vec<&'static str>,
         fail: bool,
         listings: AtomicUsize,
-        listed_on_io_runtime: AtomicUsize,
     }
 
     #[async_trait]
     impl RemoteSchema for Arc<Recorded> {
         async fn tables(&self) -> Result<Vec<ListedTable>> {
             self.listings.fetch_add(1, Ordering::SeqCst);
-            let thread = std::thread::current();
-            if thread
-                .name()
-                .is_some_and(|name| name.starts_with("lakefed-io"))
-            {
-                self.listed_on_io_runtime.fetch_add(1, Ordering::SeqCst);
-            }
             if self.fail {
                 return Err(Error::InvalidArgument("the server is gone".to_string()));
             }
@@ -571,15 +562,16 @@ mod tests {
             .collect())
     }
 
-    #[tokio::test]
-    async fn information_schema_lists_ahead_of_the_query_not_on_the_io_runtime() {
+    /// On a current-thread runtime, where a synchronous callback cannot
+    /// fetch a listing, the query still lists: ahead of planning.
+    #[tokio::test(flavor = "current_thread")]
+    async fn information_schema_lists_ahead_of_the_query() {
         let remote = Arc::new(Recorded {
             tables: vec!["a", "b"],
             ..Default::default()
         });
         let ctx = session(&remote);
         assert_eq!(listed_tables(&ctx).await.unwrap(), ["a", "b"]);
-        assert_eq!(remote.listed_on_io_runtime.load(Ordering::SeqCst), 0);
         // Within the TTL, a second query lists nothing again.
         assert_eq!(listed_tables(&ctx).await.unwrap(), ["a", "b"]);
         assert_eq!(remote.listings.load(Ordering::SeqCst), 1);
@@ -619,8 +611,8 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn asked_outside_a_query_the_listing_is_fetched_on_the_io_runtime() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn asked_outside_a_query_the_listing_is_fetched_on_the_callers_runtime() {
         let remote = Arc::new(Recorded {
             tables: vec!["a"],
             ..Default::default()
@@ -629,7 +621,20 @@ mod tests {
         let schema = ctx.catalog("datafusion").unwrap().schema("remote").unwrap();
         assert_eq!(schema.table_names(), ["a"]);
         assert!(schema.table_exist("A"));
-        assert_eq!(remote.listed_on_io_runtime.load(Ordering::SeqCst), 1);
         assert_eq!(remote.listings.load(Ordering::SeqCst), 1);
+    }
+
+    /// Synchronous callbacks have no error channel: on a current-thread
+    /// runtime (which they cannot block) the listing is empty, not a hang.
+    #[tokio::test(flavor = "current_thread")]
+    async fn outside_a_query_on_a_current_thread_runtime_nothing_is_listed() {
+        let remote = Arc::new(Recorded {
+            tables: vec!["a"],
+            ..Default::default()
+        });
+        let ctx = session(&remote);
+        let schema = ctx.catalog("datafusion").unwrap().schema("remote").unwrap();
+        assert_eq!(schema.table_names(), Vec::<String>::new());
+        assert_eq!(remote.listings.load(Ordering::SeqCst), 0);
     }
 }

@@ -110,6 +110,18 @@ pub enum SourceKind {
     UnityCatalog(UnityCatalogSourceConfig),
 }
 
+impl SourceKind {
+    /// The kind as `kind = "..."` names it in `lakefed.toml`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SourceKind::Delta(_) => "delta",
+            SourceKind::SparkConnect(_) => "spark_connect",
+            SourceKind::DatabricksSql(_) => "databricks_sql",
+            SourceKind::UnityCatalog(_) => "unity_catalog",
+        }
+    }
+}
+
 /// A `kind = "unity_catalog"` source.
 #[derive(Clone, Debug)]
 #[non_exhaustive]

@@ -22,14 +22,16 @@
 
 #![deny(missing_docs)]
 
+mod background;
 mod catalog;
 pub mod config;
 mod error;
 mod federation;
 mod remote;
-mod runtime;
 mod secret;
 mod semantics;
+#[cfg(feature = "slt")]
+pub mod slt;
 pub mod sources;
 pub mod unstable;
 pub mod workspace;
@@ -42,11 +44,11 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use catalog::{LISTING_TTL, LazyCatalog, LazySchema};
 
+pub use background::BackgroundWork;
 pub use config::Config;
 use config::{DeltaLayout, SourceKind};
 pub use error::{Error, Result};
 pub use remote::{RemoteScanExec, remote_scans};
-pub use runtime::finish_background_requests;
 pub use secret::Secret;
 use sources::databricks_sql::{DatabricksCatalog, DatabricksSqlClient, DatabricksSqlOptions};
 use sources::delta::{
@@ -255,6 +257,42 @@ pub trait SessionContextExt {
     /// # }
     /// ```
     async fn register_config(&self, config: &Config) -> Result<()>;
+
+    /// Makes `work` the background work of this session's remote sources
+    /// registered from now on (see [`BackgroundWork`]): for an embedder
+    /// that registers them outside its runtime, or shares one
+    /// [`BackgroundWork`] between sessions. Without it, the first remote
+    /// source registered takes the runtime it is registered on.
+    fn use_background_work(&self, work: BackgroundWork);
+
+    /// The background work of this session: interrupts of remote operations
+    /// whose queries were dropped, releases of their results, cancels of
+    /// abandoned statements, the end of its Spark sessions. An error outside
+    /// a Tokio runtime when the session has none yet.
+    fn background_work(&self) -> Result<BackgroundWork>;
+
+    /// Ends the session: drops it (its Spark sessions end with it, unless a
+    /// clone of the context or of its state lives on) and waits for its
+    /// background requests to reach their servers. A program that cancels
+    /// queries calls this before it exits, or a remote operation may keep
+    /// running.
+    ///
+    /// ```
+    /// use lakefed::SessionContextExt;
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() -> lakefed::Result<()> {
+    /// let ctx = lakefed::new_session_context();
+    /// ctx.register_spark_connect("spark", "sc://127.0.0.1:15002")?;
+    /// let work = ctx.background_work()?;
+    /// ctx.shutdown().await;
+    /// assert_eq!(work.pending(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    async fn shutdown(self)
+    where
+        Self: Sized;
 }
 
 #[async_trait]
@@ -296,7 +334,8 @@ impl SessionContextExt for SessionContext {
         connection: &ConnectionString,
         options: SparkConnectOptions,
     ) -> Result<()> {
-        let client = SparkConnectClient::new(connection, options.client)?;
+        let background = background::of_session(self)?;
+        let client = SparkConnectClient::with_background(connection, options.client, background)?;
         remember_engine(self, name, Arc::new(client.clone()));
         let catalog = SparkCatalog::new(client, name, options.catalog);
         catalog::register_catalog(self, name, LazyCatalog::new(catalog, LISTING_TTL));
@@ -312,7 +351,8 @@ impl SessionContextExt for SessionContext {
         options: DatabricksSqlOptions,
     ) -> Result<()> {
         let workspace = WorkspaceClient::new(auth, options.workspace.clone())?;
-        let client = DatabricksSqlClient::new(workspace, options);
+        let background = background::of_session(self)?;
+        let client = DatabricksSqlClient::with_background(workspace, options, background);
         let catalog = match &client.options().catalog {
             Some(catalog) => catalog.clone(),
             None => client.current_catalog().await?,
@@ -380,6 +420,22 @@ impl SessionContextExt for SessionContext {
         federation::enable_federation(self);
         semantics::install(self);
         Ok(())
+    }
+
+    fn use_background_work(&self, work: BackgroundWork) {
+        background::install(self, work);
+    }
+
+    fn background_work(&self) -> Result<BackgroundWork> {
+        background::of_session(self)
+    }
+
+    async fn shutdown(self) {
+        let work = background::installed(&self);
+        drop(self);
+        if let Some(work) = work {
+            work.finished().await;
+        }
     }
 
     async fn register_config(&self, config: &Config) -> Result<()> {

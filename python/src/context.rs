@@ -17,7 +17,7 @@ use pyo3::types::{PyDict, PyFloat, PyInt};
 use crate::dataframe::DataFrame;
 use crate::errors;
 use crate::params::param_values;
-use crate::wait::wait_for;
+use crate::wait::{self, wait_for};
 
 /// A lakefed session: the sources it has attached and its settings.
 #[pyclass(module = "lakefed", frozen)]
@@ -32,18 +32,17 @@ impl SessionContext {
     /// while a long query runs (in Jupyter and in a terminal).
     #[new]
     #[pyo3(signature = (*, progress = true))]
-    fn new(progress: bool) -> Self {
-        Self {
-            ctx: lakefed::new_session_context(),
-            progress,
-        }
+    fn new(progress: bool) -> PyResult<Self> {
+        let ctx = lakefed::new_session_context();
+        ctx.use_background_work(wait::background()?.clone());
+        Ok(Self { ctx, progress })
     }
 
     /// A session with every source of a `lakefed.toml` attached.
     #[staticmethod]
     #[pyo3(signature = (path, *, progress = true))]
     fn from_config(py: Python<'_>, path: PathBuf, progress: bool) -> PyResult<Self> {
-        let session = Self::new(progress);
+        let session = Self::new(progress)?;
         session.register_config(py, path)?;
         Ok(session)
     }

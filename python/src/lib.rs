@@ -22,9 +22,9 @@ use pyo3::prelude::*;
 /// operations to reach their servers. The package calls it at interpreter
 /// exit.
 #[pyfunction]
-fn finish_background_requests(py: Python<'_>, timeout: f64) {
+fn finish_background_requests(py: Python<'_>, timeout: f64) -> PyResult<()> {
     let timeout = Duration::try_from_secs_f64(timeout).unwrap_or_default();
-    py.detach(|| lakefed::finish_background_requests(timeout));
+    wait::finish_background(py, timeout)
 }
 
 #[pymodule]

@@ -12,6 +12,7 @@ use std::future::Future;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use lakefed::BackgroundWork;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use tokio::runtime::{Builder, Runtime};
@@ -32,6 +33,26 @@ fn runtime() -> PyResult<&'static Runtime> {
         })
         .as_ref()
         .map_err(|err| PyRuntimeError::new_err(format!("cannot start lakefed's runtime: {err}")))
+}
+
+/// The background requests of every session of the binding (interrupts of
+/// cancelled remote operations, ends of Spark sessions), on its runtime.
+pub fn background() -> PyResult<&'static BackgroundWork> {
+    static BACKGROUND: OnceLock<BackgroundWork> = OnceLock::new();
+    let runtime = runtime()?;
+    Ok(BACKGROUND.get_or_init(|| BackgroundWork::new(runtime.handle().clone())))
+}
+
+/// Waits, at most `timeout`, for the background requests of every session
+/// to finish.
+pub fn finish_background(py: Python<'_>, timeout: Duration) -> PyResult<()> {
+    let (runtime, background) = (runtime()?, background()?);
+    py.detach(|| {
+        runtime.block_on(async {
+            let _ = tokio::time::timeout(timeout, background.finished()).await;
+        })
+    });
+    Ok(())
 }
 
 /// Runs `future` to completion with the GIL released; see the module docs.

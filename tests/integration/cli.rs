@@ -185,3 +185,84 @@ fn repl_runs_statements_from_stdin() {
     );
     assert!(dir.path().join(".lakefed_history").exists());
 }
+
+/// A user's own suite in a temporary directory: a file that passes, one that
+/// fails, `onlyif`/`skipif` by source kind, and `--complete`.
+#[test]
+fn slt_runs_a_user_suite_and_reports_each_file() {
+    let dir = workspace();
+    let suite = dir.path().join("suite");
+    std::fs::create_dir_all(suite.join("nested")).unwrap();
+    let passing = "query IT\nSELECT id, s FROM lake.t ORDER BY id\n----\n1 a,b\n2 NULL\n\n\
+        onlyif delta\nquery I\nSELECT count(*) FROM lake.t\n----\n2\n\n\
+        onlyif spark_connect\nquery I\nSELECT count(*) FROM lake.t\n----\n999\n\n\
+        skipif delta\nstatement ok\nSELECT * FROM no_such_table\n";
+    std::fs::write(suite.join("passing.slt"), passing).unwrap();
+    let failing = "query I\nSELECT count(*) FROM lake.t\n----\n3\n";
+    std::fs::write(suite.join("nested/failing.slt"), failing).unwrap();
+    std::fs::write(suite.join("notes.txt"), "not a suite").unwrap();
+
+    let run = lakefed(dir.path(), &["slt", "suite"]);
+    let out = String::from_utf8(run.stdout).unwrap();
+    assert!(
+        !run.status.success(),
+        "a failing file fails the run:\n{out}"
+    );
+    assert!(out.contains("ok   suite/passing.slt"), "{out}");
+    assert!(out.contains("FAIL suite/nested/failing.slt"), "{out}");
+    assert!(
+        out.contains("SELECT count(*) FROM lake.t"),
+        "the failing query: {out}"
+    );
+    assert!(out.ends_with("1 passed, 1 failed\n"), "{out}");
+
+    // `--complete` rewrites the expected result from what lakefed returns.
+    let completed = lakefed(
+        dir.path(),
+        &["slt", "--complete", "suite/nested/failing.slt"],
+    );
+    assert!(completed.status.success(), "{completed:?}");
+    let rewritten = std::fs::read_to_string(suite.join("nested/failing.slt")).unwrap();
+    assert!(rewritten.contains("----\n2"), "{rewritten}");
+    let rerun = lakefed(dir.path(), &["slt", "suite"]);
+    assert_eq!(
+        String::from_utf8(rerun.stdout).unwrap().lines().last(),
+        Some("2 passed, 0 failed")
+    );
+    assert!(rerun.status.success());
+}
+
+#[test]
+fn slt_errors_name_what_is_missing() {
+    let dir = workspace();
+    let missing = lakefed(dir.path(), &["slt", "no/such/dir"]);
+    assert!(!missing.status.success());
+    let stderr = String::from_utf8(missing.stderr).unwrap();
+    assert!(
+        stderr.contains("'no/such/dir': no such file or directory"),
+        "{stderr}"
+    );
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    let empty = lakefed(dir.path(), &["slt", "empty"]);
+    assert!(!empty.status.success());
+    let stderr = String::from_utf8(empty.stderr).unwrap();
+    assert!(stderr.contains("no .slt file in 'empty'"), "{stderr}");
+}
+
+/// The example suite of `examples/slt` passes against its own config.
+#[test]
+fn slt_example_suite_passes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = lakefed(
+        root,
+        &[
+            "slt",
+            "examples/slt",
+            "--config",
+            "examples/slt/lakefed.toml",
+        ],
+    );
+    let out = stdout(&run);
+    assert!(out.ends_with(" passed, 0 failed\n"), "{out}");
+    assert!(!out.starts_with("0 passed"), "{out}");
+}

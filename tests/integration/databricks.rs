@@ -56,7 +56,7 @@ pub(crate) fn options() -> DatabricksSqlOptions {
 
 fn client_with(auth: AuthConfig, options: DatabricksSqlOptions) -> DatabricksSqlClient {
     let workspace = WorkspaceClient::new(&auth, options.workspace.clone()).unwrap();
-    DatabricksSqlClient::new(workspace, options)
+    DatabricksSqlClient::new(workspace, options).unwrap()
 }
 
 pub(crate) fn client() -> DatabricksSqlClient {

@@ -110,7 +110,10 @@ async fn dropping_a_query_interrupts_the_spark_operation() {
     );
     running.abort();
     assert!(running.await.unwrap_err().is_cancelled());
-    lakefed::finish_background_requests(Duration::from_secs(10));
+    let background = ctx.background_work().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), background.finished())
+        .await
+        .expect("the interrupt is sent within its request timeout");
     // Had the operation not been interrupted, this would interrupt it now
     // and return its id.
     let still_running = spark.interrupt_all().await.unwrap();

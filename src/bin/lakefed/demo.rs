@@ -18,6 +18,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::physical_plan::{ExecutionPlan, displayable};
+use lakefed::BackgroundWork;
 use lakefed::RemoteScanExec;
 use lakefed::SessionContextExt;
 use lakefed::sources::databricks_sql::DatabricksSqlOptions;
@@ -75,12 +76,14 @@ pub async fn run(
     dir: Option<PathBuf>,
     spark: Option<&str>,
     workspace: Option<&Workspace>,
+    background: &BackgroundWork,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let dir = dir.unwrap_or_else(|| std::env::temp_dir().join("lakefed-demo"));
     let root = dir.to_string_lossy().into_owned();
     create_orders(&root).await?;
 
     let ctx = lakefed::new_session_context();
+    ctx.use_background_work(background.clone());
     ctx.register_delta_schema("demo", &root, StorageOptions::default())?;
     println!(
         "Sample Delta table under {root}:\n  demo.orders: {} files ({COMMITS} commits x {} status partitions), \
@@ -91,7 +94,7 @@ pub async fn run(
     let customers = match spark {
         Some(url) => {
             ctx.register_spark_connect("spark", url)?;
-            create_spark_customers(url).await?;
+            create_spark_customers(url, background).await?;
             println!(
                 "Sample Spark table on {url}:\n  spark.{SPARK_NAMESPACE}.customers: {CUSTOMERS} rows\n"
             );
@@ -222,8 +225,12 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
 }
 
 /// The customers table in Spark, created by lakefed's client (once).
-async fn create_spark_customers(url: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let client = SparkConnectClient::new(&url.parse()?, Default::default())?;
+async fn create_spark_customers(
+    url: &str,
+    background: &BackgroundWork,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let client =
+        SparkConnectClient::with_background(&url.parse()?, Default::default(), background.clone())?;
     let countries = COUNTRIES
         .iter()
         .map(|c| format!("'{c}'"))

@@ -4,13 +4,15 @@ mod demo;
 mod output;
 mod progress;
 mod repl;
+mod slt;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use datafusion::prelude::SessionContext;
-use lakefed::{Config, SessionContextExt};
+use lakefed::{BackgroundWork, Config, SessionContextExt};
 
 use output::Format;
 
@@ -49,6 +51,17 @@ enum Command {
     },
     /// An interactive SQL shell with line editing and history.
     Repl,
+    /// Run sqllogictest (.slt) files against the configured sources: one
+    /// fresh session per file; `onlyif`/`skipif` may name a source kind
+    /// (delta, spark_connect, databricks_sql, unity_catalog).
+    Slt {
+        /// Rewrite the files' expected results from what lakefed returns.
+        #[arg(long)]
+        complete: bool,
+        /// `.slt` files, or directories searched for them at any depth.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// Create sample Delta tables and run a query that joins and aggregates them.
     Demo {
         /// Directory for the sample tables (default: a temporary directory).
@@ -83,22 +96,29 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err}");
             ExitCode::FAILURE
         }
-    };
-    // Shutting the runtime down drops every task still running (a cancelled
-    // query's scans), which sends their remote operations an interrupt in
-    // the background; give those requests a moment to leave.
-    drop(runtime);
-    lakefed::finish_background_requests(std::time::Duration::from_secs(3));
-    code
+    }
 }
 
+/// Runs the command; then gives the background requests of its sessions
+/// (interrupts of remote operations cancelled by Ctrl-C, the ends of Spark
+/// sessions) a moment to reach their servers.
 async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let background = BackgroundWork::current()?;
+    let outcome = run_command(cli, &background).await;
+    let _ = tokio::time::timeout(Duration::from_secs(3), background.finished()).await;
+    outcome
+}
+
+async fn run_command(
+    cli: Cli,
+    background: &BackgroundWork,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let config = cli.config.as_deref();
     match cli.command {
         Command::Demo {
@@ -116,7 +136,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 }),
                 _ => None,
             };
-            demo::run(dir, spark.as_deref(), workspace.as_ref()).await?;
+            demo::run(dir, spark.as_deref(), workspace.as_ref(), background).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sql {
@@ -124,11 +144,14 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             output,
             query,
         } => {
-            let df = session(config).await?.sql(&query).await?;
+            let df = config_session(config, background)
+                .await?
+                .sql(&query)
+                .await?;
             Ok(output::run_query(df, format, output.as_deref()).await?)
         }
         Command::Explain { analyze, query } => {
-            let df = session(config)
+            let df = config_session(config, background)
                 .await?
                 .sql(&query)
                 .await?
@@ -136,20 +159,39 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             Ok(output::run_query(df, Format::Plan, None).await?)
         }
         Command::Repl => {
-            repl::run(&session(config).await?).await?;
+            repl::run(&config_session(config, background).await?).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Slt { complete, paths } => slt::run(config, &paths, complete, background).await,
     }
 }
 
-async fn session(config: Option<&Path>) -> Result<SessionContext, Box<dyn std::error::Error>> {
+/// The configuration file: the one given, else `./lakefed.toml` if present.
+fn config_file(given: Option<&Path>) -> Option<&Path> {
+    let default = Path::new("lakefed.toml");
+    given.or_else(|| default.exists().then_some(default))
+}
+
+/// A session with the sources of the configuration file, if any.
+async fn config_session(
+    config: Option<&Path>,
+    background: &BackgroundWork,
+) -> Result<SessionContext, Box<dyn std::error::Error>> {
+    let config = config_file(config).map(Config::from_file).transpose()?;
+    Ok(session(config.as_ref(), background).await?)
+}
+
+/// A session with the sources of `config`, whose background requests run
+/// as `background`.
+async fn session(
+    config: Option<&Config>,
+    background: &BackgroundWork,
+) -> lakefed::Result<SessionContext> {
     // Files can be queried by path too: SELECT * FROM 'data.parquet'.
     let ctx = lakefed::new_session_context().enable_url_table();
-    let default = Path::new("lakefed.toml");
-    let path = config.or_else(|| default.exists().then_some(default));
-    if let Some(path) = path {
-        let config = Config::from_file(path)?;
-        ctx.register_config(&config).await?;
+    ctx.use_background_work(background.clone());
+    if let Some(config) = config {
+        ctx.register_config(config).await?;
     }
     Ok(ctx)
 }

@@ -31,8 +31,8 @@ use serde_json::json;
 use super::DatabricksSqlOptions;
 use super::json_rows::JsonRow;
 use super::results::{ChunkFetcher, ResultMode};
+use crate::background::BackgroundWork;
 use crate::error::{Error, Result};
-use crate::runtime::spawn_io;
 use crate::sources::unity_catalog::{ColumnInfo, columns_schema};
 use crate::workspace::WorkspaceClient;
 
@@ -133,6 +133,8 @@ struct Inner {
     /// How results are asked for: external links until the warehouse
     /// refuses them, then what it accepts (learned once per client).
     result_mode: parking_lot::Mutex<ResultMode>,
+    /// Where statement requests and cancels run.
+    background: BackgroundWork,
 }
 
 impl fmt::Debug for DatabricksSqlClient {
@@ -150,13 +152,29 @@ fn is_terminal(state: &str) -> bool {
 }
 
 impl DatabricksSqlClient {
-    /// A client of the warehouse `options` names, in `workspace`.
-    pub fn new(workspace: WorkspaceClient, options: DatabricksSqlOptions) -> Self {
+    /// A client of the warehouse `options` names, in `workspace`, whose
+    /// background requests run on the caller's runtime (an error outside
+    /// one).
+    pub fn new(workspace: WorkspaceClient, options: DatabricksSqlOptions) -> Result<Self> {
+        Ok(Self::with_background(
+            workspace,
+            options,
+            BackgroundWork::current()?,
+        ))
+    }
+
+    /// A client whose statement requests and cancels run as `background`.
+    pub fn with_background(
+        workspace: WorkspaceClient,
+        options: DatabricksSqlOptions,
+        background: BackgroundWork,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 workspace,
                 options,
                 result_mode: parking_lot::Mutex::new(ResultMode::ExternalLinks),
+                background,
             }),
         }
     }
@@ -352,7 +370,7 @@ impl DatabricksSqlClient {
     async fn submit(&self, body: serde_json::Value) -> Result<StatementResponse> {
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let client = self.clone();
-        spawn_io(async move {
+        self.inner.background.spawn(async move {
             let response: Result<StatementResponse> = client
                 .inner
                 .workspace
@@ -437,7 +455,10 @@ impl Drop for RunningStatement {
         if self.armed {
             let client = self.client.clone();
             let id = std::mem::take(&mut self.id);
-            spawn_io(async move { client.cancel(&id).await });
+            self.client
+                .inner
+                .background
+                .spawn(async move { client.cancel(&id).await });
         }
     }
 }

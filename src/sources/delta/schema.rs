@@ -25,9 +25,9 @@ use super::resolved::ResolvedDeltaTable;
 use super::storage::{StorageOptions, child_url, redact};
 use super::table::{DeltaTableProvider, TableVersion, classify};
 use super::write::{SaveMode, write_batches};
+use crate::background::block_on;
 use crate::catalog::{ListedTable, RemoteSchema};
 use crate::error::{Error, Result};
-use crate::runtime::block_on_io;
 
 /// How many `_delta_log` probes run at once when listing a schema.
 const LISTING_CONCURRENCY: usize = 16;
@@ -90,10 +90,14 @@ impl DeltaSchemaProvider {
 
     fn create_from_batches(&self, name: &str, batches: Vec<RecordBatch>) -> Result<()> {
         let location = child_url(&self.root, name)?.to_string();
-        let options = self.options.clone();
-        block_on_io(async move {
-            write_batches(&location, &options, batches, &[], SaveMode::ErrorIfExists).await
-        })
+        let write = write_batches(
+            &location,
+            &self.options,
+            batches,
+            &[],
+            SaveMode::ErrorIfExists,
+        );
+        block_on("CREATE TABLE AS into a Delta directory", write)?
     }
 }
 

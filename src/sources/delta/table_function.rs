@@ -17,8 +17,8 @@ use datafusion::logical_expr::Expr;
 
 use super::storage::{StorageOptions, parse_location};
 use super::table::{DeltaTableProvider, TableVersion};
+use crate::background::block_on;
 use crate::error::{Error, Result};
-use crate::runtime::block_on_io;
 
 /// The `delta_scan` table function.
 #[derive(Debug, Default)]
@@ -41,11 +41,10 @@ impl TableFunctionImpl for DeltaScanFunction {
     fn call(&self, args: &[Expr]) -> DFResult<Arc<dyn TableProvider>> {
         let (location, version) = parse_args(args)?;
         let url = parse_location(&location)?;
-        let options = self.options.clone();
-        let table =
-            block_on_io(
-                async move { DeltaTableProvider::try_open(&url, &options, version).await },
-            )?;
+        let table = block_on(
+            "delta_scan",
+            DeltaTableProvider::try_open(&url, &self.options, version),
+        )??;
         Ok(Arc::new(table))
     }
 }

@@ -22,8 +22,8 @@ use tonic_types::StatusExt;
 
 use super::connection::{ConnectionString, Transport};
 use super::types::arrow_schema;
+use crate::background::BackgroundWork;
 use crate::error::{Error, Result};
-use crate::runtime::{spawn_io, within_io};
 
 /// What lakefed calls itself in `client_type` and the HTTP/2 user agent.
 pub(super) const CLIENT_TYPE: &str = concat!("lakefed/", env!("CARGO_PKG_VERSION"));
@@ -86,18 +86,30 @@ struct Inner {
     client_type: String,
     options: ClientOptions,
     time_zone: OnceCell<String>,
+    background: BackgroundWork,
 }
 
 impl SparkConnectClient {
-    /// A client for the server a connection string names. No request is
-    /// sent until the first query.
+    /// A client for the server a connection string names, whose background
+    /// requests run on the caller's runtime (an error outside one). No
+    /// request is sent until the first query.
     pub fn new(connection: &ConnectionString, options: ClientOptions) -> Result<Self> {
+        Self::with_background(connection, options, BackgroundWork::current()?)
+    }
+
+    /// A client whose connections and background requests (interrupts,
+    /// releases, the end of its session) run as `background`.
+    pub fn with_background(
+        connection: &ConnectionString,
+        options: ClientOptions,
+        background: BackgroundWork,
+    ) -> Result<Self> {
         let endpoint = connection.to_string();
         let client_type = match &connection.user_agent {
             Some(agent) => format!("{agent} {CLIENT_TYPE}"),
             None => CLIENT_TYPE.to_string(),
         };
-        let channel = channel(connection, &options, &client_type)?;
+        let channel = channel(connection, &options, &client_type, &background)?;
         let grpc = SparkConnectServiceClient::with_interceptor(channel, Headers::new(connection)?)
             .max_decoding_message_size(MAX_MESSAGE_SIZE)
             .max_encoding_message_size(MAX_MESSAGE_SIZE);
@@ -123,6 +135,7 @@ impl SparkConnectClient {
                 client_type,
                 options,
                 time_zone: OnceCell::new(),
+                background,
             }),
         })
     }
@@ -278,7 +291,7 @@ impl SparkConnectClient {
         };
         let mut grpc = self.grpc();
         let timeout = self.inner.options.request_timeout;
-        spawn_io(async move {
+        self.inner.background.spawn(async move {
             // Unreleased responses are freed by the server when the
             // operation ends; a failed release costs only server memory.
             let _ = tokio::time::timeout(timeout, grpc.release_execute(request)).await;
@@ -369,6 +382,11 @@ impl SparkConnectClient {
         self.inner.grpc.clone()
     }
 
+    /// Where the client's background requests run.
+    pub(super) fn background(&self) -> &BackgroundWork {
+        &self.inner.background
+    }
+
     fn analyze_request(
         &self,
         analyze: proto::analyze_plan_request::Analyze,
@@ -445,7 +463,7 @@ impl Drop for Inner {
         };
         let mut grpc = self.grpc.clone();
         let timeout = self.options.request_timeout;
-        spawn_io(async move {
+        self.background.spawn(async move {
             let _ = tokio::time::timeout(timeout, grpc.release_session(request)).await;
         });
     }
@@ -516,11 +534,12 @@ fn describe_transport_error(status: &Status) -> String {
 
 /// The gRPC channel: plaintext or TLS (rustls with the Web PKI roots), the
 /// connect timeout, keepalive as the connection string asks. The channel's
-/// tasks live on lakefed's I/O runtime.
+/// tasks live on the runtime of `background`.
 fn channel(
     connection: &ConnectionString,
     options: &ClientOptions,
     user_agent: &str,
+    background: &BackgroundWork,
 ) -> Result<Channel> {
     let invalid = |err: tonic::transport::Error| {
         Error::InvalidArgument(format!("Spark Connect server {connection}: {err}"))
@@ -552,7 +571,8 @@ fn channel(
             ))
             .keep_alive_while_idle(keepalive.without_calls.unwrap_or(false));
     }
-    within_io(|| endpoint.connect_lazy())
+    let _runtime = background.enter();
+    Ok(endpoint.connect_lazy())
 }
 
 /// The metadata every request carries: the bearer token and the connection

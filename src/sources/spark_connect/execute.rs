@@ -27,7 +27,6 @@ use tonic::{Code, Status, Streaming};
 use super::client::{SparkConnectClient, is_unavailable};
 use crate::error::{Error, Result};
 use crate::remote::RemoteMetrics;
-use crate::runtime::spawn_io;
 
 /// Consumed responses are released in steps of this many bytes: one
 /// `ReleaseExecute` per Arrow batch (Spark sends thousands of small ones)
@@ -294,7 +293,7 @@ impl Drop for InterruptOnDrop {
         if self.armed {
             let client = self.client.clone();
             let operation_id = std::mem::take(&mut self.operation_id);
-            spawn_io(async move {
+            self.client.background().spawn(async move {
                 // If the interrupt fails, the operation ends on its own and
                 // its results are dropped with the session.
                 let _ = client.interrupt_operation(&operation_id).await;
