@@ -4,6 +4,7 @@ mod cli;
 mod conformance;
 mod corrupt;
 mod databricks;
+mod examples;
 mod federation_differential;
 mod pruning;
 mod s3;

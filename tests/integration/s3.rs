@@ -42,7 +42,9 @@ async fn values(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Vec<Str
         .collect()
 }
 
-#[tokio::test]
+// `CREATE TABLE AS` into a Delta directory blocks in a synchronous
+// DataFusion call: a multi-threaded runtime.
+#[tokio::test(flavor = "multi_thread")]
 async fn write_and_read_delta_on_s3() {
     let endpoint = endpoint();
     let prefix = unique_prefix("warehouse");

@@ -162,4 +162,32 @@ mod tests {
         assert!(parse_args(&[lit("t"), lit("yesterday")]).is_err());
         assert!(parse_args(&[lit("t"), lit(1), lit(2)]).is_err());
     }
+
+    /// `delta_scan` opens its table while DataFusion plans the query, in a
+    /// synchronous call: it needs a multi-threaded runtime, and says so on
+    /// a current-thread one (never blocks it).
+    #[tokio::test(flavor = "current_thread")]
+    async fn on_a_current_thread_runtime_delta_scan_says_what_it_needs() {
+        let ctx = crate::new_session_context();
+        let err = ctx
+            .sql("SELECT * FROM delta_scan('/nonexistent/table')")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("delta_scan") && err.contains("multi-threaded Tokio runtime"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn on_a_multi_threaded_runtime_delta_scan_opens_its_table() {
+        let ctx = crate::new_session_context();
+        let err = ctx
+            .sql("SELECT * FROM delta_scan('/nonexistent/table')")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not a Delta table"), "{err}");
+    }
 }
