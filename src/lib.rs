@@ -50,6 +50,11 @@ use config::{DeltaLayout, SourceKind};
 pub use error::{Error, Result};
 pub use remote::{RemoteScanExec, remote_scans};
 pub use secret::Secret;
+
+/// The Rust examples of the README compile (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
 use sources::databricks_sql::{DatabricksCatalog, DatabricksSqlClient, DatabricksSqlOptions};
 use sources::delta::{
     DeltaScanFunction, DeltaSchemaProvider, DeltaTableProvider, StorageOptions, TableVersion,

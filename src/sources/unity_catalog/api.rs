@@ -202,13 +202,16 @@ pub struct AwsTemporaryCredentials {
 #[derive(Debug, Deserialize)]
 pub struct AzureUserDelegationSas {
     /// The SAS token: the query string (without `?`) that signs a request.
+    /// Read only by the `azure` feature's store.
+    #[cfg_attr(not(feature = "azure"), allow(dead_code))]
     pub sas_token: Secret,
 }
 
 /// A Google Cloud OAuth access token.
 #[derive(Debug, Deserialize)]
 pub struct GcpOauthToken {
-    /// The bearer token.
+    /// The bearer token. Read only by the `gcs` feature's store.
+    #[cfg_attr(not(feature = "gcs"), allow(dead_code))]
     pub oauth_token: Secret,
 }
 
