@@ -168,12 +168,7 @@ mod tests {
     /// a current-thread one (never blocks it).
     #[tokio::test(flavor = "current_thread")]
     async fn on_a_current_thread_runtime_delta_scan_says_what_it_needs() {
-        let ctx = crate::new_session_context();
-        let err = ctx
-            .sql("SELECT * FROM delta_scan('/nonexistent/table')")
-            .await
-            .unwrap_err()
-            .to_string();
+        let err = scan_of_a_missing_table().await;
         assert!(
             err.contains("delta_scan") && err.contains("multi-threaded Tokio runtime"),
             "{err}"
@@ -182,12 +177,15 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
     async fn on_a_multi_threaded_runtime_delta_scan_opens_its_table() {
-        let ctx = crate::new_session_context();
-        let err = ctx
-            .sql("SELECT * FROM delta_scan('/nonexistent/table')")
-            .await
-            .unwrap_err()
-            .to_string();
+        let err = scan_of_a_missing_table().await;
         assert!(err.contains("is not a Delta table"), "{err}");
+    }
+
+    /// The error of a query that `delta_scan`s an empty directory.
+    async fn scan_of_a_missing_table() -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = crate::new_session_context();
+        let sql = format!("SELECT * FROM delta_scan('{}')", dir.path().display());
+        ctx.sql(&sql).await.unwrap_err().to_string()
     }
 }
