@@ -73,9 +73,10 @@ impl BackgroundWork {
     /// Waits until every background request started so far has finished.
     /// Each one is bounded by its source's request timeout.
     pub async fn finished(&self) {
+        // A closed tracker still runs and tracks new tasks; it stays closed
+        // so that concurrent waiters all see it empty.
         self.tasks.close();
         self.tasks.wait().await;
-        self.tasks.reopen();
     }
 
     /// Runs `future` in the background without waiting for it: callable from
@@ -140,5 +141,45 @@ pub(crate) fn block_on<F: Future>(what: &str, future: F) -> Result<F::Output> {
     match handle.runtime_flavor() {
         RuntimeFlavor::MultiThread => Ok(tokio::task::block_in_place(|| handle.block_on(future))),
         _ => Err(needs()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn outside_a_runtime_there_is_no_current_background_work() {
+        let err = BackgroundWork::current().unwrap_err().to_string();
+        assert!(err.contains("Tokio runtime"), "{err}");
+    }
+
+    /// Work spawned from a thread outside the runtime (as from `Drop`) runs
+    /// there, and every waiter sees it finished.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn finished_waits_for_work_spawned_from_any_thread() {
+        let work = BackgroundWork::current().unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let (spawner, flag) = (work.clone(), Arc::clone(&done));
+        std::thread::spawn(move || {
+            spawner.spawn(async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                flag.store(true, Ordering::SeqCst);
+            })
+        })
+        .join()
+        .unwrap();
+        assert_eq!(work.pending(), 1);
+        tokio::join!(work.finished(), work.finished());
+        assert!(done.load(Ordering::SeqCst));
+        assert_eq!(work.pending(), 0);
+        // Still usable after a wait.
+        work.spawn(async {});
+        work.finished().await;
+        assert_eq!(work.pending(), 0);
     }
 }

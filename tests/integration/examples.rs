@@ -139,6 +139,8 @@ async fn a_client_that_disconnects_stops_its_spark_operation() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_kind_of_source_registers_from_code() {
     spark_env::fixtures().await;
+    // No other test injects failures into the emulator meanwhile.
+    let _turn = crate::databricks::turn().await;
     let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
     let endpoints = sources::Endpoints {
         spark_url: spark_env::url(),
