@@ -48,6 +48,26 @@ pub enum Error {
         source: Box<deltalake::DeltaTableError>,
     },
 
+    /// The table's protocol asks for a reader lakefed is not: a newer reader
+    /// version, or a table feature lakefed cannot read exactly.
+    #[error("Delta table '{location}' uses a protocol lakefed cannot read: {message}")]
+    UnsupportedProtocol {
+        /// The table location, with any credentials removed.
+        location: String,
+        /// What the protocol asks for.
+        message: String,
+    },
+
+    /// The Delta log of a table is broken: it has no protocol or no
+    /// metadata, or an action (a schema, a checkpoint) that is invalid.
+    #[error("the Delta log of table '{location}' is invalid: {message}")]
+    InvalidLog {
+        /// The table location, with any credentials removed.
+        location: String,
+        /// What is missing or invalid.
+        message: String,
+    },
+
     /// The storage that holds a table could not be reached or refused access.
     #[error("storage error for '{location}': {message}")]
     Storage {

@@ -72,7 +72,7 @@ fn json_lines_and_tables() {
             "SELECT id, s FROM lake.t ORDER BY id",
         ],
     ));
-    assert_eq!(out, "{\"id\":1,\"s\":\"a,b\"}\n{\"id\":2}\n");
+    assert_eq!(out, "{\"id\":1,\"s\":\"a,b\"}\n{\"id\":2,\"s\":null}\n");
     let out = stdout(&lakefed(
         dir.path(),
         &["sql", "SELECT count(*) AS n FROM lake.t"],
@@ -81,6 +81,40 @@ fn json_lines_and_tables() {
         out.contains("| n |") && out.contains("| 2 |") && out.ends_with("1 row\n"),
         "{out}"
     );
+}
+
+/// Every value has a JSON spelling that reads back exactly: NULLs are
+/// written, binary is base64, decimals keep their digits, MAP keys of any
+/// type are strings, and NaN and Infinity are strings as in Spark.
+#[test]
+fn json_lines_write_every_value_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let query = "SELECT CAST(NULL AS INT) AS n, X'0102ff' AS b, \
+        CAST('12345678901234567890.123456789012345678' AS DECIMAL(38,18)) AS d, \
+        CAST(9223372036854775807 AS BIGINT) AS big, CAST('NaN' AS DOUBLE) AS nan, \
+        CAST(0.1 AS FLOAT) AS f, MAP([1, 2], [X'01', CAST(NULL AS BYTEA)]) AS m, \
+        named_struct('x', X'00', 'y', [1.5, CAST('-inf' AS DOUBLE)]) AS s, \
+        MAP([DATE '2024-01-01'], [MAP([true], [1])]) AS nested";
+    let out = stdout(&lakefed(dir.path(), &["sql", "--format", "json", query]));
+    assert_eq!(
+        out,
+        concat!(
+            r#"{"n":null,"b":"AQL/","d":12345678901234567890.123456789012345678,"#,
+            r#""big":9223372036854775807,"nan":"NaN","f":0.1,"m":{"1":"AQ==","2":null},"#,
+            r#""s":{"x":"AA==","y":[1.5,"-Infinity"]},"nested":{"2024-01-01":{"true":1}}}"#,
+            "\n"
+        )
+    );
+    let all_null = stdout(&lakefed(
+        dir.path(),
+        &[
+            "sql",
+            "--format",
+            "json",
+            "SELECT CAST(NULL AS INT) AS a, NULL AS b",
+        ],
+    ));
+    assert_eq!(all_null, "{\"a\":null,\"b\":null}\n");
 }
 
 #[test]

@@ -1,37 +1,69 @@
 //! The Delta conformance corpus (`tests/data/delta-conformance`, kept in the
 //! repository): real tables written by Delta Lake on Spark, each read
-//! through lakefed and compared with its expected contents.
-//!
-//! A case the engine cannot read yet is listed in `KNOWN_FAILURES` (and in the
-//! README) with the reason; the test fails if a listed case starts passing, so
-//! the list stays true.
+//! through lakefed, as a library and through the CLI's JSON output, and
+//! compared with its expected contents. Every case must pass; a case that
+//! must be refused must fail with the error that says why.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::error::DataFusionError;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use lakefed::SessionContextExt;
 use serde_json::Value;
 
-/// Cases lakefed cannot read correctly yet, with the reason.
-const KNOWN_FAILURES: &[(&str, &str)] = &[
+/// Why a table cannot be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// Its protocol asks for a newer reader.
+    Protocol,
+    /// Its log is broken (no protocol, no metadata).
+    InvalidLog,
+    /// There is no Delta log at all.
+    NotATable,
+}
+
+impl Refusal {
+    fn of(err: &lakefed::Error) -> Option<Self> {
+        match err {
+            lakefed::Error::UnsupportedProtocol { .. } => Some(Self::Protocol),
+            lakefed::Error::InvalidLog { .. } => Some(Self::InvalidLog),
+            lakefed::Error::NotATable { .. } => Some(Self::NotATable),
+            _ => None,
+        }
+    }
+
+    /// The words the CLI prints for it.
+    fn message(self) -> &'static str {
+        match self {
+            Self::Protocol => "uses a protocol lakefed cannot read",
+            Self::InvalidLog => "is invalid",
+            Self::NotATable => "is not a Delta table",
+        }
+    }
+}
+
+/// The cases that must be refused, and why.
+const MUST_REFUSE: &[(&str, Refusal)] = &[
+    ("deltalog-invalid-protocol-version", Refusal::Protocol),
     (
-        "basic-with-vacuum-protocol-check-feature",
-        "deltalake 1.1 refuses the vacuumProtocolCheck reader feature, which changes nothing for readers",
+        "deltalog-state-reconstruction-from-checkpoint-missing-metadata",
+        Refusal::InvalidLog,
     ),
     (
-        "canonicalized-paths-normal-a",
-        "deltalake 1.1 does not match a `remove` to its `add` when the two spell the path differently, \
-         so it reads a removed file",
+        "deltalog-state-reconstruction-from-checkpoint-missing-protocol",
+        Refusal::InvalidLog,
     ),
     (
-        "canonicalized-paths-special-a",
-        "as canonicalized-paths-normal-a, with spaces and special characters in the path",
+        "deltalog-state-reconstruction-without-metadata",
+        Refusal::InvalidLog,
     ),
+    ("no-delta-log-folder", Refusal::NotATable),
 ];
 
 fn corpus() -> PathBuf {
@@ -52,49 +84,87 @@ async fn every_conformance_case() {
         cases.len()
     );
 
-    let mut unexpected = Vec::new();
+    let mut failures = Vec::new();
     for case in &cases {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
-        let known = KNOWN_FAILURES.iter().find(|(n, _)| *n == name);
-        match (check_case(case).await, known) {
-            (Ok(()), None) | (Err(_), Some(_)) => {}
-            (Err(err), None) => unexpected.push(format!("{name}: {err}")),
-            (Ok(()), Some(_)) => {
-                unexpected.push(format!("{name}: passes now; remove it from KNOWN_FAILURES"))
-            }
+        if let Err(err) = check_case(case).await {
+            failures.push(format!("{name}: {err}"));
+        }
+        if let Err(err) = check_case_through_cli(case).await {
+            failures.push(format!("{name} (CLI JSON): {err}"));
         }
     }
     assert!(
-        unexpected.is_empty(),
+        failures.is_empty(),
         "conformance failures:\n{}",
-        unexpected.join("\n")
+        failures.join("\n")
     );
 }
 
+fn read_spec(case: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(case.join("case.json")).unwrap()).unwrap()
+}
+
+/// The refusal a must-refuse case expects; every case the corpus calls an
+/// error must be listed.
+fn expected_refusal(case: &Path) -> Result<Option<Refusal>, String> {
+    let name = case.file_name().unwrap().to_string_lossy();
+    let listed = MUST_REFUSE
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, r)| *r);
+    match (read_spec(case)["expected"]["kind"].as_str(), listed) {
+        (Some("error"), None) => Err("an error case missing from MUST_REFUSE".to_string()),
+        (Some("error"), listed) => Ok(listed),
+        (_, Some(_)) => Err("listed in MUST_REFUSE but the corpus expects rows".to_string()),
+        (_, None) => Ok(None),
+    }
+}
+
+/// The lakefed error inside a DataFusion error, if there is one.
+fn lakefed_error(err: &DataFusionError) -> Option<&lakefed::Error> {
+    match err.find_root() {
+        DataFusionError::External(source) => source.downcast_ref::<lakefed::Error>(),
+        _ => None,
+    }
+}
+
+/// Reads a case through the library.
 async fn check_case(case: &Path) -> Result<(), String> {
-    let spec: Value =
-        serde_json::from_str(&std::fs::read_to_string(case.join("case.json")).unwrap()).unwrap();
     let table = case.join("delta").to_string_lossy().into_owned();
     let ctx = lakefed::new_session_context();
-    let opened = ctx.register_delta("t", &table).await;
-    let read = match opened {
+    let read = match ctx.register_delta("t", &table).await {
         Ok(()) => match ctx.sql("SELECT * FROM t").await {
-            Ok(df) => df.collect().await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+            Ok(df) => df
+                .collect()
+                .await
+                .map_err(|e| (lakefed_error(&e).and_then(Refusal::of), e.to_string())),
+            Err(e) => Err((lakefed_error(&e).and_then(Refusal::of), e.to_string())),
         },
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err((Refusal::of(&e), e.to_string())),
     };
-    match spec["expected"]["kind"].as_str().unwrap() {
-        "error" => match read {
+    if let Some(expected) = expected_refusal(case)? {
+        return match read {
             Ok(batches) => Err(format!(
-                "expected an error, read {} rows",
+                "expected an error ({expected:?}), read {} rows",
                 batches.iter().map(RecordBatch::num_rows).sum::<usize>()
             )),
-            Err(message) if message.contains("panicked at") => Err(format!("panicked: {message}")),
+            Err((kind, message)) if kind != Some(expected) => Err(format!(
+                "expected a {expected:?} error, got {kind:?}: {message}"
+            )),
             Err(_) => Ok(()),
-        },
+        };
+    }
+    let batches = read.map_err(|(_, message)| message)?;
+    let schema = table_schema(&ctx).await?;
+    check_rows(case, &schema, &batches).await
+}
+
+/// Compares rows read from `case` with what the case expects.
+async fn check_rows(case: &Path, schema: &Schema, batches: &[RecordBatch]) -> Result<(), String> {
+    let spec = read_spec(case);
+    match spec["expected"]["kind"].as_str().unwrap() {
         "facts" => {
-            let batches = read?;
             let facts: Value = serde_json::from_str(
                 &std::fs::read_to_string(case.join("expected/facts.json")).unwrap(),
             )
@@ -104,7 +174,6 @@ async fn check_case(case: &Path) -> Result<(), String> {
             if rows != expected_rows {
                 return Err(format!("{rows} rows, expected {expected_rows}"));
             }
-            let schema = table_schema(&ctx).await?;
             for column in facts["columns"].as_array().unwrap() {
                 let name = column["name"].as_str().unwrap();
                 let field = schema.field_with_name(name).map_err(|e| e.to_string())?;
@@ -118,25 +187,168 @@ async fn check_case(case: &Path) -> Result<(), String> {
             }
             Ok(())
         }
-        "parquet" => {
-            let actual = read?;
-            let expected_path = case.join("expected/latest/table_content.parquet");
-            let reader = SessionContext::new();
-            let expected = reader
-                .read_parquet(
-                    expected_path.to_string_lossy().as_ref(),
-                    ParquetReadOptions::default(),
-                )
-                .await
-                .map_err(|e| e.to_string())?
-                .collect()
-                .await
-                .map_err(|e| e.to_string())?;
-            let actual_schema = table_schema(&ctx).await?;
-            compare(&actual_schema, &actual, &expected)
-        }
+        "parquet" => compare(schema, batches, &expected_rows(case).await?),
         other => Err(format!("unknown expected kind {other}")),
     }
+}
+
+async fn expected_rows(case: &Path) -> Result<Vec<RecordBatch>, String> {
+    let expected_path = case.join("expected/latest/table_content.parquet");
+    SessionContext::new()
+        .read_parquet(
+            expected_path.to_string_lossy().as_ref(),
+            ParquetReadOptions::default(),
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .collect()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Reads a case through `lakefed sql --format json`: a must-refuse case
+/// fails with its error's words; any other prints one JSON object per row
+/// with every column (`null` included), whose values, read back into the
+/// table's schema, are the expected rows.
+async fn check_case_through_cli(case: &Path) -> Result<(), String> {
+    let table = case.join("delta").to_string_lossy().replace('\'', "''");
+    let output = Command::new(env!("CARGO_BIN_EXE_lakefed"))
+        .args([
+            "sql",
+            "--format",
+            "json",
+            &format!("SELECT * FROM delta_scan('{table}')"),
+        ])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if let Some(expected) = expected_refusal(case)? {
+        return match output.status.success() {
+            true => Err(format!(
+                "expected an error ({expected:?}), the CLI succeeded"
+            )),
+            false if !stderr.contains(expected.message()) => Err(format!(
+                "expected a {expected:?} error, the CLI said: {stderr}"
+            )),
+            false => Ok(()),
+        };
+    }
+    if !output.status.success() {
+        return Err(format!("the CLI failed: {stderr}"));
+    }
+    let ctx = lakefed::new_session_context();
+    ctx.register_delta("t", &case.join("delta").to_string_lossy())
+        .await
+        .map_err(|e| e.to_string())?;
+    let schema = table_schema(&ctx).await?;
+    let mut lines = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let row: serde_json::Map<String, Value> =
+            serde_json::from_str(line).map_err(|e| format!("{e}: {line}"))?;
+        let mut keys: Vec<&String> = row.keys().collect();
+        let mut columns: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+        keys.sort();
+        columns.sort();
+        if keys != columns {
+            return Err(format!("a line has keys {keys:?}, the table {columns:?}"));
+        }
+        lines.push(line.to_string());
+    }
+    let batches = json_lines_as_batches(&lines, &schema)?;
+    check_rows(case, &schema, &batches).await
+}
+
+/// JSON lines read back into `schema` with arrow's JSON reader (an
+/// implementation independent of the CLI's writer). Binary values are
+/// base64 text and dictionaries plain values, so they are read as such and
+/// turned back into the table's types.
+fn json_lines_as_batches(lines: &[String], schema: &Schema) -> Result<Vec<RecordBatch>, String> {
+    use datafusion::arrow::json::ReaderBuilder;
+    let readable = Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_data_type(readable(f.data_type())))
+            .collect::<Vec<_>>(),
+    ));
+    let text = lines.join("\n");
+    let reader = ReaderBuilder::new(Arc::clone(&readable))
+        .build(std::io::Cursor::new(text))
+        .map_err(|e| e.to_string())?;
+    let mut batches = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| format!("reading the CLI's JSON back: {e}"))?;
+        let columns = batch
+            .columns()
+            .iter()
+            .zip(schema.fields())
+            .map(|(column, field)| restore(column, field.data_type()))
+            .collect::<Result<Vec<_>, String>>()?;
+        batches.push(
+            RecordBatch::try_new(Arc::new(schema.clone()), columns).map_err(|e| e.to_string())?,
+        );
+    }
+    Ok(batches)
+}
+
+/// The type JSON spells a value of `data_type` as.
+fn readable(data_type: &DataType) -> DataType {
+    use datafusion::arrow::datatypes::Field;
+    let field =
+        |f: &Arc<Field>| Arc::new(f.as_ref().clone().with_data_type(readable(f.data_type())));
+    match data_type {
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => DataType::Utf8,
+        DataType::Dictionary(_, values) => readable(values),
+        DataType::List(item) => DataType::List(field(item)),
+        DataType::Struct(fields) => DataType::Struct(fields.iter().map(field).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `column`, as [`readable`] typed it, in `data_type` again.
+fn restore(column: &ArrayRef, data_type: &DataType) -> Result<ArrayRef, String> {
+    use base64::Engine as _;
+    use datafusion::arrow::array::{AsArray, BinaryArray, ListArray, StructArray};
+    let restored: ArrayRef = match data_type {
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => Arc::new(
+            column
+                .as_string::<i32>()
+                .iter()
+                .map(|text| {
+                    text.map(|text| base64::engine::general_purpose::STANDARD.decode(text))
+                        .transpose()
+                })
+                .collect::<Result<BinaryArray, _>>()
+                .map_err(|e| e.to_string())?,
+        ),
+        DataType::List(item) => {
+            let list = column.as_list::<i32>();
+            Arc::new(
+                ListArray::try_new(
+                    Arc::clone(item),
+                    list.offsets().clone(),
+                    restore(list.values(), item.data_type())?,
+                    list.nulls().cloned(),
+                )
+                .map_err(|e| e.to_string())?,
+            )
+        }
+        DataType::Struct(fields) => {
+            let parent = column.as_struct();
+            let children = parent
+                .columns()
+                .iter()
+                .zip(fields)
+                .map(|(child, field)| restore(child, field.data_type()))
+                .collect::<Result<Vec<_>, String>>()?;
+            Arc::new(
+                StructArray::try_new(fields.clone(), children, parent.nulls().cloned())
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+        _ => Arc::clone(column),
+    };
+    cast(&restored, data_type).map_err(|e| e.to_string())
 }
 
 /// The schema lakefed reports for the registered table `t`.
@@ -259,4 +471,48 @@ fn rows_as_text(batches: &[RecordBatch], schema: &Arc<Schema>) -> Result<Vec<Str
     }
     rows.sort();
     Ok(rows)
+}
+
+/// A table with `vacuumProtocolCheck` reads, but lakefed does not write it:
+/// a write could checkpoint the protocol without the feature. The refused
+/// write commits nothing.
+#[tokio::test]
+async fn a_table_with_vacuum_protocol_check_is_read_but_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = corpus().join("basic-with-vacuum-protocol-check-feature/delta");
+    let table = dir.path().join("t");
+    copy_dir(&source, &table);
+    let ctx = lakefed::new_session_context();
+    ctx.register_delta("t", &table.to_string_lossy())
+        .await
+        .unwrap();
+    let count = ctx
+        .sql("SELECT count(*) AS n FROM t")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let n = datafusion::arrow::util::display::array_value_to_string(count[0].column(0), 0).unwrap();
+    assert_eq!(n, "100");
+    let err = match ctx.sql("INSERT INTO t VALUES (1000, 'x')").await {
+        Ok(df) => df.collect().await.unwrap_err().to_string(),
+        Err(err) => err.to_string(),
+    };
+    assert!(err.contains("vacuumProtocolCheck"), "{err}");
+    let commits = std::fs::read_dir(table.join("_delta_log")).unwrap().count();
+    assert_eq!(commits, 2, "the refused write committed nothing");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }

@@ -43,7 +43,7 @@ async fn corrupt_commit_json_is_a_clear_error() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("cannot read Delta table") && err.contains("/t"),
+        err.contains("the Delta log of table") && err.contains("is invalid") && err.contains("/t"),
         "{err}"
     );
 }

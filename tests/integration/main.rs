@@ -6,6 +6,7 @@ mod corrupt;
 mod databricks;
 mod examples;
 mod federation_differential;
+mod log_paths;
 mod pruning;
 mod s3;
 mod spark;

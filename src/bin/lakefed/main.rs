@@ -1,6 +1,7 @@
 //! The `lakefed` command line: run SQL over the sources of a `lakefed.toml`.
 
 mod demo;
+mod json_lines;
 mod output;
 mod progress;
 mod repl;

@@ -7,14 +7,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, StringBuilder};
+use datafusion::arrow::csv;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::arrow::util::pretty::pretty_format_batches;
-use datafusion::arrow::{csv, json};
 use datafusion::dataframe::{DataFrame, DataFrameWriteOptions};
 use datafusion::error::{DataFusionError, Result};
 use futures::StreamExt;
 
+use crate::json_lines::JsonLines;
 use crate::progress::Progress;
 
 /// How a result is printed.
@@ -24,7 +25,7 @@ pub enum Format {
     Table,
     /// Comma-separated values with a header row.
     Csv,
-    /// One JSON object per row (JSON lines).
+    /// One JSON object per row (JSON lines), with every column.
     Json,
     /// The text of a plan (EXPLAIN output), printed as is.
     #[value(skip)]
@@ -87,7 +88,7 @@ enum Sink<W: Write> {
         writer: Box<csv::Writer<W>>,
         wrote_header: bool,
     },
-    Json(json::LineDelimitedWriter<W>),
+    Json(JsonLines<W>),
 }
 
 impl<W: Write> Sink<W> {
@@ -111,7 +112,7 @@ impl<W: Write> Sink<W> {
                 ),
                 wrote_header: false,
             },
-            Format::Json => Sink::Json(json::LineDelimitedWriter::new(out)),
+            Format::Json => Sink::Json(JsonLines::new(out)),
         }
     }
 
@@ -191,10 +192,7 @@ impl<W: Write> Sink<W> {
                 }
                 writer.into_inner().flush()?;
             }
-            Sink::Json(mut writer) => {
-                writer.finish()?;
-                writer.into_inner().flush()?;
-            }
+            Sink::Json(writer) => writer.finish()?.flush()?,
         }
         Ok(())
     }

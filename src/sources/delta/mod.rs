@@ -2,6 +2,8 @@
 //! `delta_scan` table function, and writes through `INSERT INTO` and
 //! `CREATE TABLE ... AS SELECT`.
 
+mod canonical_log;
+mod log_paths;
 mod resolved;
 mod schema;
 mod storage;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::error::ArrowError;
 use datafusion::catalog::Session;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::{DataFusionError, Result as DFResult};
@@ -20,14 +21,18 @@ use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
+use delta_kernel::Error as KernelError;
 use deltalake::delta_datafusion::DeltaScanNext;
 use deltalake::kernel::StructTypeExt;
+use deltalake::kernel::transaction::TransactionError;
+use deltalake::logstore::LogStoreRef;
 use deltalake::table::config::TablePropertiesExt;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use object_store::ObjectStore;
 use parking_lot::RwLock;
 use url::Url;
 
+use super::canonical_log::CanonicalLogStore;
 use super::storage::{StorageOptions, own_authority, redact};
 use crate::error::{Error, Result};
 
@@ -65,6 +70,8 @@ pub struct DeltaTableProvider {
     version: TableVersion,
     /// What must grant writes before the table is written, if anything.
     write_grant: Option<Arc<dyn WriteGrant>>,
+    /// The table's log store, which reads its log canonically.
+    log: Arc<CanonicalLogStore>,
     table: tokio::sync::Mutex<DeltaTable>,
     current: RwLock<Arc<DeltaScanNext>>,
 }
@@ -122,30 +129,31 @@ impl DeltaTableProvider {
 
     async fn load(
         location: String,
-        mut builder: DeltaTableBuilder,
+        builder: DeltaTableBuilder,
         version: TableVersion,
     ) -> Result<Self> {
-        match version {
-            TableVersion::Latest => {}
-            TableVersion::Version(v) => builder = builder.with_version(v),
-            TableVersion::Timestamp(ts) => builder = builder.with_timestamp(ts),
-        }
-        let table =
-            builder
-                .load()
-                .await
-                .map_err(|err| match (version, classify(&location, err)) {
-                    (TableVersion::Version(v), Error::Delta { source, .. })
-                        if source
-                            .to_string()
-                            .contains("not the same as the specified end version") =>
-                    {
-                        Error::InvalidArgument(format!(
-                            "Delta table '{location}' has no version {v}: {source}"
-                        ))
-                    }
-                    (_, err) => err,
-                })?;
+        let log = builder
+            .build_storage()
+            .map_err(|err| classify(&location, err))?;
+        let log = Arc::new(CanonicalLogStore::new(log));
+        let mut table = DeltaTable::new(Arc::clone(&log) as LogStoreRef);
+        let loaded = match version {
+            TableVersion::Latest => table.load().await,
+            TableVersion::Version(v) => table.load_version(v).await,
+            TableVersion::Timestamp(ts) => table.load_with_datetime(ts).await,
+        };
+        loaded.map_err(|err| match (version, classify(&location, err)) {
+            (TableVersion::Version(v), Error::Delta { source, .. })
+                if source
+                    .to_string()
+                    .contains("not the same as the specified end version") =>
+            {
+                Error::InvalidArgument(format!(
+                    "Delta table '{location}' has no version {v}: {source}"
+                ))
+            }
+            (_, err) => err,
+        })?;
         if let TableVersion::Timestamp(ts) = version {
             ensure_not_before_first_commit(&location, &table, ts)?;
         }
@@ -154,6 +162,7 @@ impl DeltaTableProvider {
             location,
             version,
             write_grant: None,
+            log,
             table: tokio::sync::Mutex::new(table),
             current: RwLock::new(Arc::new(scan)),
         })
@@ -313,20 +322,45 @@ async fn build_scan(location: &str, table: &DeltaTable) -> Result<DeltaScanNext>
         .with_session(defaults)
         .build()
         .await
-        .map_err(|err| Error::Storage {
-            location: location.to_string(),
-            message: err.to_string(),
+        .map_err(|err| match err {
+            DataFusionError::External(source) => match source.downcast::<DeltaTableError>() {
+                Ok(delta) => classify(location, *delta),
+                Err(other) => Error::Storage {
+                    location: location.to_string(),
+                    message: other.to_string(),
+                },
+            },
+            other => Error::Storage {
+                location: location.to_string(),
+                message: other.to_string(),
+            },
         })
 }
 
 /// Turns a `deltalake` error into the lakefed error a user can act on.
 pub(crate) fn classify(location: &str, err: DeltaTableError) -> Error {
     let location = location.to_string();
+    let err = match err {
+        DeltaTableError::KernelError(kernel) => {
+            let kernel = without_backtrace(kernel);
+            if let Some(err) = table_error(location.clone(), &kernel) {
+                return err;
+            }
+            DeltaTableError::KernelError(kernel)
+        }
+        other => other,
+    };
     match err {
         DeltaTableError::ObjectStore { source } => storage_error(location, &source),
         DeltaTableError::NotATable(_) | DeltaTableError::InvalidTableLocation(_) => {
             not_a_table(location)
         }
+        DeltaTableError::Transaction {
+            source: TransactionError::UnsupportedTableFeatures(features),
+        } => Error::UnsupportedProtocol {
+            location,
+            message: format!("it needs table features lakefed cannot read: {features:?}"),
+        },
         other if is_missing_log(&other.to_string()) => not_a_table(location),
         other if is_access_denied(&other.to_string()) => Error::Storage {
             location,
@@ -336,6 +370,43 @@ pub(crate) fn classify(location: &str, err: DeltaTableError) -> Error {
             location,
             source: Box::new(other),
         },
+    }
+}
+
+/// The kernel error without the backtrace it may carry (the kernel records
+/// one when `RUST_BACKTRACE` is set, and prints it as part of the message).
+fn without_backtrace(err: KernelError) -> KernelError {
+    match err {
+        KernelError::Backtraced { source, .. } => without_backtrace(*source),
+        other => other,
+    }
+}
+
+/// Which lakefed error a kernel error is, where it says what is wrong with
+/// the table (its protocol, or its log) rather than with reaching it.
+fn table_error(location: String, err: &KernelError) -> Option<Error> {
+    let message = err.to_string();
+    match err {
+        KernelError::InvalidProtocol(_) | KernelError::Unsupported(_) => {
+            Some(Error::UnsupportedProtocol { location, message })
+        }
+        KernelError::MissingMetadata
+        | KernelError::MissingProtocol
+        | KernelError::MissingMetadataAndProtocol
+        | KernelError::InvalidCheckpoint(_)
+        | KernelError::MalformedJson(_)
+        | KernelError::Schema(_)
+        | KernelError::InvalidColumnMappingMode(_) => Some(Error::InvalidLog { location, message }),
+        KernelError::Arrow(ArrowError::JsonError(_)) => {
+            Some(Error::InvalidLog { location, message })
+        }
+        // The kernel finds an action without a field the protocol requires
+        // when it reads the action into Arrow.
+        KernelError::Arrow(_) if message.contains("unmasked nulls") => Some(Error::InvalidLog {
+            location,
+            message: format!("a log action lacks a required field ({message})"),
+        }),
+        _ => None,
     }
 }
 
@@ -506,6 +577,13 @@ impl TableProvider for DeltaTableProvider {
         }
         let planned_schema = self.schema();
         let scan = self.refresh(Some(&planned_schema)).await?;
+        if self.log.hides_a_feature() {
+            return Err(DataFusionError::Plan(format!(
+                "cannot write to Delta table '{}': its protocol has the vacuumProtocolCheck \
+                 feature, which lakefed reads but does not write yet (write it with Spark)",
+                self.location
+            )));
+        }
         if let Some(unchecked) = unchecked_on_write(&*self.table.lock().await) {
             return Err(DataFusionError::Plan(format!(
                 "cannot write to Delta table '{}': it has {unchecked}, which lakefed's Delta \
