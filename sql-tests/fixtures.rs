@@ -103,8 +103,40 @@ pub async fn create(root: &Path) -> Result<(), BoxError> {
         .add_constraint()
         .with_constraint("positive_id", "id > 0")
         .await?;
+    changes(&ctx, &root.join("changes")).await?;
     std::fs::create_dir_all(root.join("not_a_table"))?;
     std::fs::write(root.join("not_a_table").join("data.csv"), "a,b\n1,2\n")?;
+    Ok(())
+}
+
+/// A table with its change data feed on, changed by delta-rs: v0 creates
+/// it, v1 inserts ids 1..3, v2 deletes 2, v3 updates 3, v4 overwrites the
+/// table with id 10.
+async fn changes(ctx: &SessionContext, location: &Path) -> Result<(), BoxError> {
+    use deltalake::kernel::DataType;
+    std::fs::create_dir_all(location)?;
+    let url = url::Url::from_directory_path(std::path::absolute(location)?)
+        .map_err(|()| format!("{} is not a directory path", location.display()))?;
+    let table = deltalake::DeltaTable::try_from_url(url)
+        .await?
+        .create()
+        .with_column("id", DataType::LONG, false, None)
+        .with_column("label", DataType::STRING, true, None)
+        .with_configuration_property(deltalake::TableProperty::EnableChangeDataFeed, Some("true"))
+        .await?;
+    let rows = "SELECT CAST(id AS BIGINT) AS id, label FROM (VALUES (1, 'a'), (2, 'b'), (3, 'c')) AS t(id, label)";
+    let table = table.write(ctx.sql(rows).await?.collect().await?).await?;
+    let (table, _) = table.delete().with_predicate("id = 2").await?;
+    let (table, _) = table
+        .update()
+        .with_predicate("id = 3")
+        .with_update("label", "'c2'")
+        .await?;
+    let rows = "SELECT CAST(10 AS BIGINT) AS id, 'x' AS label";
+    table
+        .write(ctx.sql(rows).await?.collect().await?)
+        .with_save_mode(SaveMode::Overwrite)
+        .await?;
     Ok(())
 }
 

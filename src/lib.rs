@@ -57,8 +57,8 @@ pub use secret::Secret;
 struct ReadmeExamples;
 use sources::databricks_sql::{DatabricksCatalog, DatabricksSqlClient, DatabricksSqlOptions};
 use sources::delta::{
-    DeltaScanFunction, DeltaSchemaProvider, DeltaTableProvider, StorageOptions, TableVersion,
-    parse_location,
+    DeltaScanFunction, DeltaSchemaProvider, DeltaTableProvider, StorageOptions,
+    TableChangesFunction, TableVersion, parse_location,
 };
 use sources::spark_connect::{
     ConnectionString, SparkCatalog, SparkConnectClient, SparkConnectOptions,
@@ -127,7 +127,8 @@ pub fn new_session_context() -> SessionContext {
 /// lakefed's additions to DataFusion's [`SessionContext`].
 #[async_trait]
 pub trait SessionContextExt {
-    /// Registers the table functions lakefed provides (`delta_scan`).
+    /// Registers the table functions lakefed provides (`delta_scan`,
+    /// `table_changes`).
     fn register_lakefed_functions(&self);
 
     /// Registers the Delta table at `location` (URL or local path) as `name`,
@@ -304,6 +305,7 @@ pub trait SessionContextExt {
 impl SessionContextExt for SessionContext {
     fn register_lakefed_functions(&self) {
         self.register_udtf("delta_scan", Arc::new(DeltaScanFunction::default()));
+        self.register_udtf("table_changes", Arc::new(TableChangesFunction::default()));
     }
 
     async fn register_delta_with(

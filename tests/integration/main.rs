@@ -13,4 +13,5 @@ mod spark;
 mod spark_env;
 mod spark_faults;
 mod spark_pushdown;
+mod table_changes;
 mod unity_catalog;

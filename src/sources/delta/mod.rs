@@ -8,6 +8,7 @@ mod resolved;
 mod schema;
 mod storage;
 mod table;
+mod table_changes;
 mod table_function;
 mod write;
 
@@ -18,5 +19,6 @@ pub(crate) use storage::own_authority;
 pub(crate) use storage::{SUPPORTED_SCHEMES, parse_location, redact};
 pub(crate) use table::WriteGrant;
 pub use table::{DeltaTableProvider, TableVersion};
+pub use table_changes::TableChangesFunction;
 pub use table_function::DeltaScanFunction;
 pub use write::{SaveMode, write_batches};

@@ -53,6 +53,11 @@ impl ResolvedDeltaTable {
         Ok(Self::at(table, snapshot))
     }
 
+    /// The table this resolution read.
+    pub(crate) fn table(&self) -> Arc<DeltaTableProvider> {
+        Arc::clone(&self.table)
+    }
+
     /// `table` as it was just opened.
     pub(crate) fn opened(table: Arc<DeltaTableProvider>) -> Self {
         let snapshot = table.current();

@@ -216,6 +216,56 @@ impl DeltaTableProvider {
         Ok(scan)
     }
 
+    /// A plan of the rows commits `start..=end` (to the latest without
+    /// `end`) changed: the table's change data feed, for `table_changes`.
+    pub(crate) async fn changes(
+        &self,
+        session: &dyn Session,
+        start: TableVersion,
+        end: Option<TableVersion>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        self.refresh(None).await?;
+        let table = self.table.lock().await.clone();
+        let mut changes = table.scan_cdf();
+        changes = match start {
+            TableVersion::Version(v) => changes.with_starting_version(v),
+            TableVersion::Timestamp(ts) => changes.with_starting_timestamp(ts),
+            TableVersion::Latest => changes,
+        };
+        changes = match end {
+            Some(TableVersion::Version(v)) => changes.with_ending_version(v),
+            Some(TableVersion::Timestamp(ts)) => changes.with_ending_timestamp(ts),
+            Some(TableVersion::Latest) | None => changes,
+        };
+        changes
+            .build(session, None)
+            .await
+            .map_err(|err| self.changes_error(err))
+    }
+
+    /// What a failed read of the change data feed tells the user.
+    fn changes_error(&self, err: DeltaTableError) -> Error {
+        let location = &self.location;
+        match err {
+            DeltaTableError::ChangeDataNotEnabled { version } => Error::InvalidArgument(format!(
+                "Delta table '{location}' does not record its changes at version {version}: \
+                 table_changes needs the table property delta.enableChangeDataFeed = true"
+            )),
+            err @ (DeltaTableError::ChangeDataNotRecorded { .. }
+            | DeltaTableError::ChangeDataInvalidVersionRange { .. }
+            | DeltaTableError::ChangeDataTimestampGreaterThanCommit { .. }
+            | DeltaTableError::InvalidVersion(_)
+            | DeltaTableError::NoStartingVersionOrTimestamp) => {
+                Error::InvalidArgument(format!("table_changes on Delta table '{location}': {err}"))
+            }
+            err @ DeltaTableError::UnsupportedColumnMapping { .. } => Error::UnsupportedProtocol {
+                location: location.clone(),
+                message: err.to_string(),
+            },
+            other => classify(location, other),
+        }
+    }
+
     /// The snapshot read last.
     pub(crate) fn current(&self) -> Arc<DeltaScanNext> {
         Arc::clone(&self.current.read())

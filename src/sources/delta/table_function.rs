@@ -50,22 +50,14 @@ impl TableFunctionImpl for DeltaScanFunction {
 }
 
 fn parse_args(args: &[Expr]) -> Result<(String, TableVersion)> {
-    let literal = |expr: &Expr| match expr {
-        Expr::Literal(value, _) => Some(value.clone()),
-        _ => None,
-    };
-    let location = match args.first().and_then(literal) {
-        Some(
-            ScalarValue::Utf8(Some(s))
-            | ScalarValue::Utf8View(Some(s))
-            | ScalarValue::LargeUtf8(Some(s)),
-        ) => s,
-        _ => return Err(Error::InvalidArgument(USAGE.to_string())),
-    };
-    let version = match args.get(1).map(|arg| literal(arg).ok_or(())) {
+    let location = args
+        .first()
+        .and_then(literal_string)
+        .ok_or_else(|| Error::InvalidArgument(USAGE.to_string()))?;
+    let version = match args.get(1) {
         None => TableVersion::Latest,
-        Some(Err(())) => return Err(Error::InvalidArgument(USAGE.to_string())),
-        Some(Ok(value)) => version_from_scalar(value)?,
+        Some(Expr::Literal(value, _)) => version_from_scalar(value.clone(), USAGE)?,
+        Some(_) => return Err(Error::InvalidArgument(USAGE.to_string())),
     };
     if args.len() > 2 {
         return Err(Error::InvalidArgument(USAGE.to_string()));
@@ -73,7 +65,22 @@ fn parse_args(args: &[Expr]) -> Result<(String, TableVersion)> {
     Ok((location, version))
 }
 
-fn version_from_scalar(value: ScalarValue) -> Result<TableVersion> {
+/// The string `expr` is, if it is a string literal.
+pub(super) fn literal_string(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Literal(
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::Utf8View(Some(s))
+            | ScalarValue::LargeUtf8(Some(s)),
+            _,
+        ) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The version or instant a literal names: an integer is a version, a
+/// string or timestamp an instant. `usage` says what was expected.
+pub(super) fn version_from_scalar(value: ScalarValue, usage: &str) -> Result<TableVersion> {
     let version: i128 = match value {
         ScalarValue::Int8(Some(v)) => v.into(),
         ScalarValue::Int16(Some(v)) => v.into(),
@@ -94,7 +101,7 @@ fn version_from_scalar(value: ScalarValue) -> Result<TableVersion> {
         ScalarValue::TimestampNanosecond(Some(v), _) => return instant(v, 1),
         other => {
             return Err(Error::InvalidArgument(format!(
-                "{USAGE}; got {other} of type {}",
+                "{usage}; got {other} of type {}",
                 other.data_type()
             )));
         }
