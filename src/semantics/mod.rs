@@ -15,13 +15,16 @@
 //! - [`timestamp`]: timestamp literals at years 1 to 9999 plan, in
 //!   microseconds where nanoseconds cannot hold them;
 //! - [`panic`]: a panic inside an operator is an internal error naming the
-//!   operator, not a crash of the caller.
+//!   operator, not a crash of the caller;
+//! - [`dml`]: a `DELETE` or `UPDATE` whose condition has a subquery or a
+//!   join, which DataFusion would not pass to the table, is refused.
 //!
 //! [`install`] adds them to a session; `lakefed::new_session_context` and
 //! every `register_*` call do it.
 
 pub mod aggregate;
 pub mod arithmetic;
+pub mod dml;
 pub mod functions;
 pub mod panic;
 pub mod timestamp;
@@ -37,6 +40,7 @@ use datafusion::prelude::SessionContext;
 
 use aggregate::ExactAggregate;
 use arithmetic::CheckArithmetic;
+use dml::ExactDml;
 use functions::OctetLength;
 use panic::GuardedPlanner;
 use timestamp::WideTimestampLiterals;
@@ -71,7 +75,7 @@ pub fn install(ctx: &SessionContext) {
     let state = ctx.state_ref();
     let mut state = state.write();
     let mut analyzer_rules: Vec<Arc<dyn AnalyzerRule + Send + Sync>> =
-        vec![Arc::new(WideTimestampLiterals)];
+        vec![Arc::new(ExactDml), Arc::new(WideTimestampLiterals)];
     analyzer_rules.extend(state.analyzer().rules.iter().cloned());
     analyzer_rules.push(Arc::new(CheckArithmetic));
     let physical_rules = state

@@ -3,6 +3,7 @@
 //! `CREATE TABLE ... AS SELECT`.
 
 mod canonical_log;
+mod dml;
 mod log_paths;
 mod resolved;
 mod schema;

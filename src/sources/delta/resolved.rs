@@ -121,4 +121,21 @@ impl TableProvider for ResolvedDeltaTable {
     ) -> DFResult<Arc<dyn ExecutionPlan>> {
         self.table.insert_into(state, input, insert_op).await
     }
+
+    async fn delete_from(
+        &self,
+        state: &dyn Session,
+        filters: Vec<Expr>,
+    ) -> DFResult<Arc<dyn ExecutionPlan>> {
+        self.table.delete_from(state, filters).await
+    }
+
+    async fn update(
+        &self,
+        state: &dyn Session,
+        assignments: Vec<(String, Expr)>,
+        filters: Vec<Expr>,
+    ) -> DFResult<Arc<dyn ExecutionPlan>> {
+        self.table.update(state, assignments, filters).await
+    }
 }

@@ -33,6 +33,7 @@ use parking_lot::RwLock;
 use url::Url;
 
 use super::canonical_log::CanonicalLogStore;
+use super::dml;
 use super::storage::{StorageOptions, own_authority, redact};
 use crate::error::{Error, Result};
 
@@ -264,6 +265,35 @@ impl DeltaTableProvider {
             },
             other => classify(location, other),
         }
+    }
+
+    /// Checks that the table may be written now, and reads its latest
+    /// version (whose scan a write goes through).
+    async fn prepare_write(&self) -> DFResult<Arc<DeltaScanNext>> {
+        if self.version != TableVersion::Latest {
+            return Err(DataFusionError::Plan(format!(
+                "cannot write to Delta table '{}': it is opened at a fixed version (time travel)",
+                self.location
+            )));
+        }
+        if let Some(grant) = &self.write_grant {
+            grant.grant_writes().await.map_err(|err| {
+                DataFusionError::Plan(format!(
+                    "cannot write to Delta table '{}': {err}",
+                    self.location
+                ))
+            })?;
+        }
+        let planned_schema = self.schema();
+        let scan = self.refresh(Some(&planned_schema)).await?;
+        if self.log.hides_a_feature() {
+            return Err(DataFusionError::Plan(format!(
+                "cannot write to Delta table '{}': its protocol has the vacuumProtocolCheck \
+                 feature, which lakefed reads but does not write yet (write it with Spark)",
+                self.location
+            )));
+        }
+        Ok(scan)
     }
 
     /// The snapshot read last.
@@ -611,29 +641,7 @@ impl TableProvider for DeltaTableProvider {
         input: Arc<dyn ExecutionPlan>,
         insert_op: InsertOp,
     ) -> DFResult<Arc<dyn ExecutionPlan>> {
-        if self.version != TableVersion::Latest {
-            return Err(DataFusionError::Plan(format!(
-                "cannot write to Delta table '{}': it is opened at a fixed version (time travel)",
-                self.location
-            )));
-        }
-        if let Some(grant) = &self.write_grant {
-            grant.grant_writes().await.map_err(|err| {
-                DataFusionError::Plan(format!(
-                    "cannot write to Delta table '{}': {err}",
-                    self.location
-                ))
-            })?;
-        }
-        let planned_schema = self.schema();
-        let scan = self.refresh(Some(&planned_schema)).await?;
-        if self.log.hides_a_feature() {
-            return Err(DataFusionError::Plan(format!(
-                "cannot write to Delta table '{}': its protocol has the vacuumProtocolCheck \
-                 feature, which lakefed reads but does not write yet (write it with Spark)",
-                self.location
-            )));
-        }
+        let scan = self.prepare_write().await?;
         if let Some(unchecked) = unchecked_on_write(&*self.table.lock().await) {
             return Err(DataFusionError::Plan(format!(
                 "cannot write to Delta table '{}': it has {unchecked}, which lakefed's Delta \
@@ -642,5 +650,26 @@ impl TableProvider for DeltaTableProvider {
             )));
         }
         scan.insert_into(state, input, insert_op).await
+    }
+
+    async fn delete_from(
+        &self,
+        state: &dyn Session,
+        filters: Vec<Expr>,
+    ) -> DFResult<Arc<dyn ExecutionPlan>> {
+        self.prepare_write().await?;
+        let table = self.table.lock().await.clone();
+        dml::delete(table, state, filters, self.location.clone())
+    }
+
+    async fn update(
+        &self,
+        _state: &dyn Session,
+        assignments: Vec<(String, Expr)>,
+        filters: Vec<Expr>,
+    ) -> DFResult<Arc<dyn ExecutionPlan>> {
+        self.prepare_write().await?;
+        let table = self.table.lock().await.clone();
+        dml::update(table, assignments, filters, self.location.clone())
     }
 }
