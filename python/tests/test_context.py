@@ -236,3 +236,35 @@ def test_notebook_progress_updates_one_output_then_empties_it(monkeypatch):
         ("update", "<small>lakefed: 3,000 rows, 6.0 MB, 2.0 s</small>"),
         ("update", ""),
     ]
+
+
+def test_delete_and_update_return_the_rows_they_changed(tmp_path):
+    ctx = lakefed.SessionContext(progress=False)
+    ctx.register_delta_schema("lake", str(tmp_path))
+    ctx.sql("CREATE TABLE lake.t AS SELECT * FROM (VALUES (1, 'a'), (2, 'b'), (3, 'c')) AS v(id, label)")
+    assert ctx.sql("DELETE FROM lake.t WHERE id = 2").to_arrow().column("count").to_pylist() == [1]
+    updated = ctx.sql("UPDATE lake.t SET label = 'z' WHERE id >= 1").to_arrow()
+    assert updated.column("count").to_pylist() == [2]
+    rows = DeltaTable(str(tmp_path / "t")).to_pyarrow_table().sort_by("id")
+    assert rows.column("label").to_pylist() == ["z", "z"]
+
+
+def test_table_changes_of_a_table_written_by_delta_rs(tmp_path):
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    path = str(tmp_path / "t")
+    cdf = {"delta.enableChangeDataFeed": "true"}
+    write_deltalake(path, pa.table({"id": [1, 2]}), configuration=cdf)
+    DeltaTable(path).delete("id = 1")
+    ctx = lakefed.SessionContext(progress=False)
+    changes = ctx.sql(
+        f"SELECT id, _change_type, _commit_version FROM table_changes('{path}', 0) "
+        "ORDER BY _commit_version, id"
+    ).to_arrow()
+    assert changes.to_pylist() == [
+        {"id": 1, "_change_type": "insert", "_commit_version": 0},
+        {"id": 2, "_change_type": "insert", "_commit_version": 0},
+        {"id": 1, "_change_type": "delete", "_commit_version": 1},
+    ]
+
