@@ -53,7 +53,9 @@ fn exception_for(py: Python<'_>, err: &lakefed::Error, message: String) -> PyErr
         E::Config { .. } => raise(py, "ConfigError", message, &[]),
         E::InvalidArgument(_) => raise(py, "InvalidArgumentError", message, &[]),
         E::NotATable { .. } => raise(py, "NotATableError", message, &[]),
-        E::Delta { .. } => raise(py, "DeltaError", message, &[]),
+        E::Delta { .. } | E::UnsupportedProtocol { .. } | E::InvalidLog { .. } => {
+            raise(py, "DeltaError", message, &[])
+        }
         E::Storage { .. } => raise(py, "StorageError", message, &[]),
         E::Remote {
             endpoint,
