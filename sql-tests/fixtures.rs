@@ -104,6 +104,8 @@ pub async fn create(root: &Path) -> Result<(), BoxError> {
         .with_constraint("positive_id", "id > 0")
         .await?;
     changes(&ctx, &root.join("changes")).await?;
+    // Changed by lakefed's own DML in the suites.
+    with_change_feed(&root.join("feed")).await?;
     std::fs::create_dir_all(root.join("not_a_table"))?;
     std::fs::write(root.join("not_a_table").join("data.csv"), "a,b\n1,2\n")?;
     Ok(())
@@ -113,17 +115,7 @@ pub async fn create(root: &Path) -> Result<(), BoxError> {
 /// it, v1 inserts ids 1..3, v2 deletes 2, v3 updates 3, v4 overwrites the
 /// table with id 10.
 async fn changes(ctx: &SessionContext, location: &Path) -> Result<(), BoxError> {
-    use deltalake::kernel::DataType;
-    std::fs::create_dir_all(location)?;
-    let url = url::Url::from_directory_path(std::path::absolute(location)?)
-        .map_err(|()| format!("{} is not a directory path", location.display()))?;
-    let table = deltalake::DeltaTable::try_from_url(url)
-        .await?
-        .create()
-        .with_column("id", DataType::LONG, false, None)
-        .with_column("label", DataType::STRING, true, None)
-        .with_configuration_property(deltalake::TableProperty::EnableChangeDataFeed, Some("true"))
-        .await?;
+    let table = with_change_feed(location).await?;
     let rows = "SELECT CAST(id AS BIGINT) AS id, label FROM (VALUES (1, 'a'), (2, 'b'), (3, 'c')) AS t(id, label)";
     let table = table.write(ctx.sql(rows).await?.collect().await?).await?;
     let (table, _) = table.delete().with_predicate("id = 2").await?;
@@ -138,6 +130,22 @@ async fn changes(ctx: &SessionContext, location: &Path) -> Result<(), BoxError> 
         .with_save_mode(SaveMode::Overwrite)
         .await?;
     Ok(())
+}
+
+/// An empty table `(id BIGINT NOT NULL, label STRING)` with its change
+/// data feed on, at version 0.
+async fn with_change_feed(location: &Path) -> Result<deltalake::DeltaTable, BoxError> {
+    use deltalake::kernel::DataType;
+    std::fs::create_dir_all(location)?;
+    let url = url::Url::from_directory_path(std::path::absolute(location)?)
+        .map_err(|()| format!("{} is not a directory path", location.display()))?;
+    Ok(deltalake::DeltaTable::try_from_url(url)
+        .await?
+        .create()
+        .with_column("id", DataType::LONG, false, None)
+        .with_column("label", DataType::STRING, true, None)
+        .with_configuration_property(deltalake::TableProperty::EnableChangeDataFeed, Some("true"))
+        .await?)
 }
 
 async fn write(

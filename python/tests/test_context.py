@@ -238,7 +238,7 @@ def test_notebook_progress_updates_one_output_then_empties_it(monkeypatch):
     ]
 
 
-def test_delete_and_update_return_the_rows_they_changed(tmp_path):
+def test_delete_update_and_merge_return_the_rows_they_changed(tmp_path):
     ctx = lakefed.SessionContext(progress=False)
     ctx.register_delta_schema("lake", str(tmp_path))
     ctx.sql("CREATE TABLE lake.t AS SELECT * FROM (VALUES (1, 'a'), (2, 'b'), (3, 'c')) AS v(id, label)")
@@ -247,6 +247,13 @@ def test_delete_and_update_return_the_rows_they_changed(tmp_path):
     assert updated.column("count").to_pylist() == [2]
     rows = DeltaTable(str(tmp_path / "t")).to_pyarrow_table().sort_by("id")
     assert rows.column("label").to_pylist() == ["z", "z"]
+    merged = ctx.sql(
+        "MERGE INTO lake.t AS t USING (VALUES (1, 'one'), (4, 'four')) AS s(id, label) ON t.id = s.id "
+        "WHEN MATCHED THEN UPDATE SET label = s.label WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.label)"
+    ).to_arrow()
+    assert merged.column("count").to_pylist() == [2]
+    rows = DeltaTable(str(tmp_path / "t")).to_pyarrow_table().sort_by("id")
+    assert rows.to_pydict() == {"id": [1, 3, 4], "label": ["one", "z", "four"]}
 
 
 def test_table_changes_of_a_table_written_by_delta_rs(tmp_path):

@@ -83,6 +83,37 @@ fn json_lines_and_tables() {
     );
 }
 
+/// DELETE, UPDATE and MERGE print the rows they changed.
+#[test]
+fn dml_prints_the_rows_changed() {
+    let dir = workspace();
+    let run = |sql: &str| stdout(&lakefed(dir.path(), &["sql", "--format", "json", sql]));
+    assert_eq!(run("DELETE FROM lake.t WHERE id = 2"), "{\"count\":1}\n");
+    assert_eq!(
+        run("UPDATE lake.t SET s = 'new' WHERE id = 1"),
+        "{\"count\":1}\n"
+    );
+    // `ts` and `st` hold no NULLs: a row without them is refused, and
+    // nothing changes.
+    let missing_columns = "MERGE INTO lake.t AS t USING (VALUES (3)) AS src(id) ON t.id = src.id \
+                           WHEN NOT MATCHED THEN INSERT (id, s) VALUES (src.id, 'merged')";
+    let refused = lakefed(dir.path(), &["sql", missing_columns]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("failed and changed nothing"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let merge = "MERGE INTO lake.t AS t USING (VALUES (1), (3)) AS src(id) ON t.id = src.id \
+                 WHEN MATCHED THEN DELETE \
+                 WHEN NOT MATCHED THEN INSERT VALUES (src.id, 'merged', now(), named_struct('k', 3))";
+    assert_eq!(run(merge), "{\"count\":2}\n");
+    assert_eq!(
+        run("SELECT id, s FROM lake.t ORDER BY id"),
+        "{\"id\":3,\"s\":\"merged\"}\n"
+    );
+}
+
 /// Every value has a JSON spelling that reads back exactly: NULLs are
 /// written, binary is base64, decimals keep their digits, MAP keys of any
 /// type are strings, and NaN and Infinity are strings as in Spark.

@@ -1,34 +1,11 @@
-//! Delta tables on a real S3-compatible server on loopback (moto, started by
-//! `scripts/test.sh`, which sets `LAKEFED_TEST_S3_ENDPOINT`).
+//! Delta tables on a real S3-compatible server on loopback.
 
 use std::time::{Duration, Instant};
 
 use lakefed::SessionContextExt;
-use lakefed::sources::delta::{StorageOptions, TableVersion};
+use lakefed::sources::delta::TableVersion;
 
-const BUCKET: &str = "lakefed-test";
-
-/// The S3 endpoint; the suite fails (never skips) when it is not set.
-fn endpoint() -> String {
-    std::env::var("LAKEFED_TEST_S3_ENDPOINT").expect(
-        "LAKEFED_TEST_S3_ENDPOINT is not set: run the tests with scripts/test.sh, \
-         which starts the S3 server",
-    )
-}
-
-fn options(endpoint: &str) -> StorageOptions {
-    let mut options = StorageOptions::s3_compatible(endpoint, "test-key", "test-secret");
-    options.allow_unsafe_rename = Some(true);
-    options
-}
-
-fn unique_prefix(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("s3://{BUCKET}/{name}-{nanos}")
-}
+use crate::s3_env::{BUCKET, endpoint, options, unique_prefix};
 
 async fn values(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Vec<String> {
     let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();

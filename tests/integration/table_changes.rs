@@ -8,6 +8,8 @@ use lakefed::SessionContextExt;
 use lakefed::sources::delta::{StorageOptions, TableVersion};
 use url::Url;
 
+use crate::s3_env;
+
 /// Creates a table with its change data feed on at `url` (version 0),
 /// appends ids 1..3 through lakefed as `name` (v1), deletes id 2 (v2) and
 /// sets id 3's label to 'c2' (v3) with delta-rs.
@@ -80,17 +82,8 @@ async fn changes_of_a_local_table_by_name_and_by_location() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn changes_of_a_table_on_s3() {
-    let endpoint = std::env::var("LAKEFED_TEST_S3_ENDPOINT").expect(
-        "LAKEFED_TEST_S3_ENDPOINT is not set: run the tests with scripts/test.sh, \
-         which starts the S3 server",
-    );
-    let mut options = StorageOptions::s3_compatible(&endpoint, "test-key", "test-secret");
-    options.allow_unsafe_rename = Some(true);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let url = Url::parse(&format!("s3://lakefed-test/changes-{nanos}")).unwrap();
+    let options = s3_env::options(&s3_env::endpoint());
+    let url = Url::parse(&s3_env::unique_prefix("changes")).unwrap();
     let ctx = lakefed::new_session_context();
     changed_table(&ctx, "t", &url, &options).await;
     assert_eq!(feed(&ctx, "table_changes('t', 1)").await, EVERY_CHANGE);

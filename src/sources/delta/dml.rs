@@ -14,6 +14,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{RecordBatch, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::Session;
+use datafusion::common::Column;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result as DFResult};
 use datafusion::execution::{SendableRecordBatchStream, SessionState, TaskContext};
@@ -30,7 +31,7 @@ use futures::future::BoxFuture;
 use parking_lot::Mutex;
 
 /// The statement a [`DmlExec`] runs.
-type Change = BoxFuture<'static, DFResult<u64>>;
+pub(crate) type Change = BoxFuture<'static, DFResult<u64>>;
 
 /// Deletes the rows of `table` that match every filter (all rows without
 /// filters); returns the number deleted.
@@ -74,7 +75,7 @@ pub(crate) fn update(
             update = update.with_predicate(predicate);
         }
         for (column, value) in assignments {
-            update = update.with_update(column, value);
+            update = update.with_update(Column::new_unqualified(column), value);
         }
         let (_, metrics) = update
             .await
@@ -84,7 +85,7 @@ pub(crate) fn update(
     Ok(Arc::new(DmlExec::new("UPDATE", Box::pin(change))))
 }
 
-fn session_of(state: &dyn Session) -> DFResult<Arc<SessionState>> {
+pub(crate) fn session_of(state: &dyn Session) -> DFResult<Arc<SessionState>> {
     state
         .as_any()
         .downcast_ref::<SessionState>()
@@ -110,21 +111,25 @@ async fn table_rows(table: &DeltaTable, session: &SessionState, filters: &[Expr]
     Ok(rows.count().await? as u64)
 }
 
-fn failed(statement: &str, location: &str, err: deltalake::DeltaTableError) -> DataFusionError {
+pub(crate) fn failed(
+    statement: &str,
+    location: &str,
+    err: deltalake::DeltaTableError,
+) -> DataFusionError {
     DataFusionError::Execution(format!(
         "{statement} on Delta table '{location}' failed and changed nothing: {err}"
     ))
 }
 
 /// Runs a change when executed and returns its row count as `count`.
-struct DmlExec {
+pub(crate) struct DmlExec {
     statement: &'static str,
     change: Mutex<Option<Change>>,
     properties: Arc<PlanProperties>,
 }
 
 impl DmlExec {
-    fn new(statement: &'static str, change: Change) -> Self {
+    pub(crate) fn new(statement: &'static str, change: Change) -> Self {
         let schema = count_schema();
         let properties = PlanProperties::new(
             EquivalenceProperties::new(schema),

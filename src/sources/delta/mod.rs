@@ -5,6 +5,8 @@
 mod canonical_log;
 mod dml;
 mod log_paths;
+mod merge;
+mod plan_table;
 mod resolved;
 mod schema;
 mod storage;

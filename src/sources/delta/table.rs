@@ -15,10 +15,11 @@ use chrono::{DateTime, Utc};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::error::ArrowError;
 use datafusion::catalog::Session;
+use datafusion::common::DFSchemaRef;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::{DataFusionError, Result as DFResult};
 use datafusion::execution::{SessionState, SessionStateBuilder};
-use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::dml::{InsertOp, MergeIntoClause};
 use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use delta_kernel::Error as KernelError;
@@ -33,8 +34,8 @@ use parking_lot::RwLock;
 use url::Url;
 
 use super::canonical_log::CanonicalLogStore;
-use super::dml;
 use super::storage::{StorageOptions, own_authority, redact};
+use super::{dml, merge};
 use crate::error::{Error, Result};
 
 /// Access a table is granted before it is written: storage credentials
@@ -671,5 +672,26 @@ impl TableProvider for DeltaTableProvider {
         self.prepare_write().await?;
         let table = self.table.lock().await.clone();
         dml::update(table, assignments, filters, self.location.clone())
+    }
+
+    async fn merge_into(
+        &self,
+        state: &dyn Session,
+        source: Arc<dyn ExecutionPlan>,
+        merge_schema: DFSchemaRef,
+        on: Expr,
+        clauses: Vec<MergeIntoClause>,
+    ) -> DFResult<Arc<dyn ExecutionPlan>> {
+        self.prepare_write().await?;
+        let table = self.table.lock().await.clone();
+        merge::merge(
+            table,
+            state,
+            source,
+            merge_schema,
+            on,
+            clauses,
+            self.location.clone(),
+        )
     }
 }

@@ -14,26 +14,21 @@
 //! where it wrote some, else its added files as inserts and its removed
 //! files as deletes, as the protocol allows.
 
-use std::fmt;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl};
 use datafusion::common::TableReference;
-use datafusion::datasource::{TableProvider, TableType};
+use datafusion::datasource::TableProvider;
 use datafusion::error::Result as DFResult;
 use datafusion::execution::SessionState;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_expr::expressions::Column;
+use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::empty::EmptyExec;
-use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{
     ExecutionPlan, ExecutionPlanProperties, replace_children_if_necessary,
 };
 
+use super::plan_table::PlanTable;
 use super::resolved::ResolvedDeltaTable;
 use super::storage::{StorageOptions, parse_location};
 use super::table::{DeltaTableProvider, TableVersion};
@@ -94,9 +89,7 @@ impl TableFunctionImpl for TableChangesFunction {
             "table_changes",
             self.changes(args.session(), &table, start, end),
         )??;
-        Ok(Arc::new(TableChanges {
-            plan: without_empty_branches(plan)?,
-        }))
+        Ok(Arc::new(PlanTable::new(without_empty_branches(plan)?)))
     }
 }
 
@@ -166,59 +159,4 @@ async fn registered_delta_table(
     }
     let any: Arc<dyn std::any::Any + Send + Sync> = table;
     Ok(any.downcast().ok())
-}
-
-/// The rows of a change data feed, planned when `table_changes` is called.
-struct TableChanges {
-    plan: Arc<dyn ExecutionPlan>,
-}
-
-impl fmt::Debug for TableChanges {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TableChanges").finish_non_exhaustive()
-    }
-}
-
-#[async_trait]
-impl TableProvider for TableChanges {
-    fn schema(&self) -> SchemaRef {
-        self.plan.schema()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Temporary
-    }
-
-    async fn scan(
-        &self,
-        _state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
-        _limit: Option<usize>,
-    ) -> DFResult<Arc<dyn ExecutionPlan>> {
-        // DataFusion applies filters and limits above the scan.
-        let schema = self.plan.schema();
-        let mut plan = Arc::clone(&self.plan);
-        if let Some(columns) = projection {
-            let exprs = columns.iter().map(|&i| {
-                let name = schema.field(i).name().clone();
-                (
-                    Arc::new(Column::new(&name, i)) as Arc<dyn PhysicalExpr>,
-                    name,
-                )
-            });
-            plan = Arc::new(ProjectionExec::try_new(exprs, plan)?);
-        }
-        Ok(plan)
-    }
-
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> DFResult<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![
-            TableProviderFilterPushDown::Unsupported;
-            filters.len()
-        ])
-    }
 }
