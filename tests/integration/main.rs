@@ -1,6 +1,7 @@
 //! Integration tests, in one binary to keep link time down.
 
 mod cli;
+mod concurrent_writes;
 mod conformance;
 mod corrupt;
 mod databricks;

@@ -26,12 +26,18 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
-use deltalake::DeltaTable;
+use deltalake::kernel::transaction::TransactionError;
+use deltalake::{DeltaTable, DeltaTableError};
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
 
 /// The statement a [`DmlExec`] runs.
 pub(crate) type Change = BoxFuture<'static, DFResult<u64>>;
+
+/// Runs of a DELETE or UPDATE whose commit a concurrent writer's commit
+/// conflicted with: the statement runs again on the table as that writer
+/// left it (it changed nothing the first time).
+const ATTEMPTS: usize = 3;
 
 /// Deletes the rows of `table` that match every filter (all rows without
 /// filters); returns the number deleted.
@@ -43,15 +49,20 @@ pub(crate) fn delete(
 ) -> DFResult<Arc<dyn ExecutionPlan>> {
     let session = session_of(state)?;
     let change = async move {
-        let before = table.clone();
-        let mut delete = table.delete();
-        if let Some(predicate) = conjunction(filters.clone()) {
-            delete = delete.with_predicate(predicate);
-        }
-        let (_, metrics) = delete
-            .await
-            .map_err(|err| failed("DELETE", &location, err))?;
-        match metrics.num_deleted_rows {
+        let (deleted, before) = retried("DELETE", table, location, |table| {
+            let predicate = conjunction(filters.clone());
+            async move {
+                let before = table.clone();
+                let mut delete = table.delete();
+                if let Some(predicate) = predicate {
+                    delete = delete.with_predicate(predicate);
+                }
+                let (_, metrics) = delete.await?;
+                Ok((metrics.num_deleted_rows, before))
+            }
+        })
+        .await?;
+        match deleted {
             Some(rows) => Ok(rows as u64),
             // Whole files deleted by their partition values: their rows are
             // counted at the version the delete read.
@@ -69,20 +80,60 @@ pub(crate) fn update(
     filters: Vec<Expr>,
     location: String,
 ) -> DFResult<Arc<dyn ExecutionPlan>> {
-    let change = async move {
-        let mut update = table.update();
-        if let Some(predicate) = conjunction(filters) {
-            update = update.with_predicate(predicate);
+    let change = retried("UPDATE", table, location, move |table| {
+        let assignments = assignments.clone();
+        let filters = filters.clone();
+        async move {
+            let mut update = table.update();
+            if let Some(predicate) = conjunction(filters) {
+                update = update.with_predicate(predicate);
+            }
+            for (column, value) in assignments {
+                update = update.with_update(Column::new_unqualified(column), value);
+            }
+            let (_, metrics) = update.await?;
+            Ok(metrics.num_updated_rows as u64)
         }
-        for (column, value) in assignments {
-            update = update.with_update(Column::new_unqualified(column), value);
-        }
-        let (_, metrics) = update
-            .await
-            .map_err(|err| failed("UPDATE", &location, err))?;
-        Ok(metrics.num_updated_rows as u64)
-    };
+    });
     Ok(Arc::new(DmlExec::new("UPDATE", Box::pin(change))))
+}
+
+/// Runs `run` on `table`, and again on its latest version when a
+/// concurrent commit conflicted with it, up to [`ATTEMPTS`] runs.
+async fn retried<T, F, R>(
+    statement: &'static str,
+    mut table: DeltaTable,
+    location: String,
+    run: F,
+) -> DFResult<T>
+where
+    F: Fn(DeltaTable) -> R,
+    R: std::future::Future<Output = Result<T, DeltaTableError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match run(table.clone()).await {
+            Err(err) if conflicted(&err) && attempt < ATTEMPTS => {
+                attempt += 1;
+                table
+                    .update_state()
+                    .await
+                    .map_err(|err| failed(statement, &location, err))?;
+            }
+            result => return result.map_err(|err| failed(statement, &location, err)),
+        }
+    }
+}
+
+/// Whether `err` says a concurrent writer committed a change this
+/// statement's commit conflicts with.
+fn conflicted(err: &DeltaTableError) -> bool {
+    matches!(
+        err,
+        DeltaTableError::Transaction {
+            source: TransactionError::CommitConflict(_)
+        }
+    )
 }
 
 pub(crate) fn session_of(state: &dyn Session) -> DFResult<Arc<SessionState>> {
@@ -111,13 +162,13 @@ async fn table_rows(table: &DeltaTable, session: &SessionState, filters: &[Expr]
     Ok(rows.count().await? as u64)
 }
 
-pub(crate) fn failed(
-    statement: &str,
-    location: &str,
-    err: deltalake::DeltaTableError,
-) -> DataFusionError {
+pub(crate) fn failed(statement: &str, location: &str, err: DeltaTableError) -> DataFusionError {
+    let concurrent = match conflicted(&err) {
+        true => " (a concurrent writer changed the table; run the statement again)",
+        false => "",
+    };
     DataFusionError::Execution(format!(
-        "{statement} on Delta table '{location}' failed and changed nothing: {err}"
+        "{statement} on Delta table '{location}' failed and changed nothing{concurrent}: {err}"
     ))
 }
 

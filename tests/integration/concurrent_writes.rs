@@ -1,0 +1,226 @@
+//! No lost writes: two `lakefed` processes writing one Delta table at the
+//! same time (appends, updates of one row, merges), locally and on the S3
+//! server, end with every change a statement reported present exactly
+//! once; a writer killed in the middle of a write leaves the table
+//! readable at its last commit.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use crate::s3_env;
+
+/// Statements each writer runs, in turns of three.
+const TURNS: usize = 6;
+
+/// A directory with a `lakefed.toml` naming `location` as schema `lake`.
+fn workspace(location: &str, s3_endpoint: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config =
+        format!("[sources.lake]\nkind = \"delta\"\nurl = \"{location}\"\nlayout = \"schema\"\n");
+    if let Some(endpoint) = s3_endpoint {
+        config.push_str(&format!(
+            "\n[sources.lake.storage]\nendpoint = \"{endpoint}\"\nregion = \"us-east-1\"\n\
+             access_key_id_env = \"TEST_KEY\"\nsecret_access_key_env = \"TEST_SECRET\"\n\
+             allow_http = true\nforce_path_style = true\n"
+        ));
+    }
+    std::fs::write(dir.path().join("lakefed.toml"), config).unwrap();
+    dir
+}
+
+fn lakefed(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lakefed"));
+    command
+        .current_dir(dir)
+        .env("TEST_KEY", "test-key")
+        .env("TEST_SECRET", "test-secret");
+    command
+}
+
+fn sql(dir: &Path, statement: &str) -> Output {
+    lakefed(dir)
+        .args(["sql", "--format", "json", statement])
+        .output()
+        .expect("run lakefed")
+}
+
+fn rows(dir: &Path, query: &str) -> Vec<String> {
+    let output = sql(dir, query);
+    assert!(
+        output.status.success(),
+        "{query}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What one writer's statements did.
+#[derive(Default)]
+struct Outcome {
+    /// Ids its INSERTs and MERGEs reported written.
+    written: Vec<i64>,
+    /// UPDATEs of row 0 reported done.
+    updates: usize,
+    /// Messages of the statements that failed.
+    failures: Vec<String>,
+}
+
+/// Writer `w`: inserts ids `w*1000 + i`, adds 1 to row 0's `n`, and
+/// merges id `w*1000 + 500 + i` (an insert, as no other statement writes
+/// it), in turns.
+fn writer(dir: &Path, w: i64) -> Outcome {
+    let mut outcome = Outcome::default();
+    for i in 0..TURNS as i64 {
+        let insert_id = w * 1000 + i;
+        let merge_id = w * 1000 + 500 + i;
+        let statements = [
+            (
+                Some(insert_id),
+                format!("INSERT INTO lake.t VALUES ({insert_id}, 0, 'insert')"),
+            ),
+            (None, "UPDATE lake.t SET n = n + 1 WHERE id = 0".to_owned()),
+            (
+                Some(merge_id),
+                format!(
+                    "MERGE INTO lake.t AS t USING (VALUES ({merge_id})) AS s(id) ON t.id = s.id \
+                     WHEN MATCHED THEN UPDATE SET n = t.n + 1 \
+                     WHEN NOT MATCHED THEN INSERT VALUES (s.id, 0, 'merge')"
+                ),
+            ),
+        ];
+        for (id, statement) in statements {
+            let output = sql(dir, &statement);
+            if !output.status.success() {
+                outcome
+                    .failures
+                    .push(String::from_utf8_lossy(&output.stderr).into_owned());
+                continue;
+            }
+            match id {
+                Some(id) => outcome.written.push(id),
+                None => outcome.updates += 1,
+            }
+        }
+    }
+    outcome
+}
+
+fn two_writers_lose_nothing(dir: &Path) {
+    let create = "CREATE TABLE lake.t AS SELECT CAST(0 AS BIGINT) AS id, CAST(0 AS BIGINT) AS n, \
+                  'seed' AS tag";
+    rows(dir, create);
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| writer(dir, 1));
+        let second = scope.spawn(|| writer(dir, 2));
+        (first.join().unwrap(), second.join().unwrap())
+    });
+    for failure in first.failures.iter().chain(&second.failures) {
+        assert!(
+            failure.contains("changed nothing") && failure.contains("concurrent"),
+            "a failed write says it changed nothing because of a concurrent one: {failure}"
+        );
+    }
+    let mut expected: Vec<String> = first
+        .written
+        .iter()
+        .chain(&second.written)
+        .map(|id| format!("{{\"id\":{id}}}"))
+        .collect();
+    expected.sort();
+    let mut present = rows(dir, "SELECT id FROM lake.t WHERE id <> 0");
+    present.sort();
+    assert_eq!(present, expected, "every reported write exactly once");
+    assert_eq!(
+        rows(dir, "SELECT n FROM lake.t WHERE id = 0"),
+        [format!("{{\"n\":{}}}", first.updates + second.updates)],
+        "every reported update of row 0 exactly once"
+    );
+    let statements = 2 * 3 * TURNS;
+    let succeeded = first.written.len() + second.written.len() + first.updates + second.updates;
+    assert!(
+        succeeded * 2 > statements,
+        "most statements succeed: {succeeded} of {statements}"
+    );
+}
+
+#[test]
+fn two_writers_on_a_local_table_lose_nothing() {
+    let tables = tempfile::tempdir().unwrap();
+    let dir = workspace(&tables.path().to_string_lossy(), None);
+    two_writers_lose_nothing(dir.path());
+}
+
+#[test]
+fn two_writers_on_s3_lose_nothing() {
+    let endpoint = s3_env::endpoint();
+    let dir = workspace(&s3_env::unique_prefix("concurrent"), Some(&endpoint));
+    two_writers_lose_nothing(dir.path());
+}
+
+/// Kills a `lakefed` writing a large INSERT once it has begun writing data
+/// files, long before it would commit.
+#[test]
+fn a_writer_killed_mid_write_leaves_the_last_commit() {
+    let tables = tempfile::tempdir().unwrap();
+    let dir = workspace(&tables.path().to_string_lossy(), None);
+    rows(
+        dir.path(),
+        "CREATE TABLE lake.t AS SELECT CAST(id AS BIGINT) AS id, 'before' AS tag \
+         FROM generate_series(1, 1000) AS g(id)",
+    );
+    let table = tables.path().join("t");
+    let files_before = data_files(&table);
+    let mut child = lakefed(dir.path())
+        .args([
+            "sql",
+            "INSERT INTO lake.t SELECT id, repeat('x', 100) FROM generate_series(1, 100000000) AS g(id)",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while data_files(&table) == files_before {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the writer ended before it wrote a file"
+        );
+        assert!(Instant::now() < deadline, "the writer wrote no file");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(data_files(&table) > files_before, "killed mid-write");
+
+    assert_eq!(
+        rows(
+            dir.path(),
+            "SELECT count(*) AS n, min(tag) AS tag FROM lake.t"
+        ),
+        ["{\"n\":1000,\"tag\":\"before\"}"]
+    );
+    // The table takes writes again.
+    rows(dir.path(), "INSERT INTO lake.t VALUES (1001, 'after')");
+    assert_eq!(
+        rows(dir.path(), "SELECT count(*) AS n FROM lake.t"),
+        ["{\"n\":1001}"]
+    );
+}
+
+/// The number of entries in `table`'s directory besides its log: data
+/// files and the files a writer is still writing.
+fn data_files(table: &Path) -> usize {
+    std::fs::read_dir(table)
+        .unwrap()
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .is_ok_and(|entry| entry.file_name() != "_delta_log")
+        })
+        .count()
+}
