@@ -8,6 +8,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use lakefed::SessionContextExt;
+
 use crate::s3_env;
 
 /// Statements each writer runs, in turns of three.
@@ -223,4 +225,68 @@ fn data_files(table: &Path) -> usize {
                 .is_ok_and(|entry| entry.file_name() != "_delta_log")
         })
         .count()
+}
+
+/// An UPDATE whose commit conflicts with a commit another process made
+/// while it ran runs again on the version that commit left: the other
+/// process's row is there, and the update applies to it too, once. The
+/// conflict is made certain by a function in the SET clause that, the first
+/// time it is evaluated, has a `lakefed` process append a row. (DELETE runs
+/// through the same retry; a function in its predicate cannot make the
+/// conflict, as delta-rs plans the predicate again from its SQL text.)
+#[tokio::test]
+async fn a_conflicting_update_runs_again_on_the_new_version() {
+    let tables = tempfile::tempdir().unwrap();
+    let dir = workspace(&tables.path().to_string_lossy(), None);
+    rows(
+        dir.path(),
+        "CREATE TABLE lake.t AS SELECT * FROM (VALUES (CAST(1 AS BIGINT), CAST(0 AS BIGINT)), \
+         (2, 5)) AS v(id, n)",
+    );
+    let ctx = lakefed::new_session_context();
+    ctx.register_delta("t", &tables.path().join("t").to_string_lossy())
+        .await
+        .unwrap();
+    ctx.register_udf(plus_one_interfering_once(dir.path()));
+    let statement = "UPDATE t SET n = plus_one(n) WHERE n >= 0";
+    let result = ctx.sql(statement).await.unwrap().collect().await;
+    let batches = result.unwrap_or_else(|err| panic!("{statement}: {err}"));
+    let changed =
+        datafusion::arrow::util::display::array_value_to_string(batches[0].column(0), 0).unwrap();
+    assert_eq!(changed, "3", "rows updated, the other process's included");
+    assert_eq!(
+        rows(dir.path(), "SELECT id, n FROM lake.t ORDER BY id"),
+        [
+            r#"{"id":1,"n":1}"#,
+            r#"{"id":2,"n":6}"#,
+            r#"{"id":3,"n":1}"#
+        ]
+    );
+}
+
+/// `plus_one(n)`: n + 1; its first evaluation first runs
+/// `INSERT INTO lake.t VALUES (3, 0)` in another `lakefed` process.
+fn plus_one_interfering_once(dir: &Path) -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::arrow::array::{AsArray, Int64Array};
+    use datafusion::arrow::datatypes::{DataType, Int64Type};
+    use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let dir = dir.to_path_buf();
+    let interfered = AtomicBool::new(false);
+    create_udf(
+        "plus_one",
+        vec![DataType::Int64],
+        DataType::Int64,
+        Volatility::Immutable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            if !interfered.swap(true, Ordering::SeqCst) {
+                rows(&dir, "INSERT INTO lake.t VALUES (3, 0)");
+            }
+            let values = ColumnarValue::values_to_arrays(args)?;
+            let plus_one: Int64Array = values[0].as_primitive::<Int64Type>().unary(|n| n + 1);
+            Ok(ColumnarValue::Array(Arc::new(plus_one)))
+        }),
+    )
 }

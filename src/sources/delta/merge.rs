@@ -23,7 +23,7 @@ use datafusion::logical_expr::{Expr, LogicalPlanBuilder};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::DataFrame;
 use deltalake::DeltaTable;
-use deltalake::operations::merge::{MergeBuilder, UpdateBuilder};
+use deltalake::operations::merge::{DeleteBuilder, MergeBuilder, UpdateBuilder};
 
 use super::dml::{DmlExec, failed, session_of};
 use super::plan_table::PlanTable;
@@ -198,10 +198,9 @@ impl Clause {
             Action::UpdateMatched(sets) => {
                 builder.when_matched_update(|update| updated(update, predicate, sets))
             }
-            Action::DeleteMatched => builder.when_matched_delete(|delete| match predicate {
-                Some(predicate) => delete.predicate(predicate),
-                None => delete,
-            }),
+            Action::DeleteMatched => {
+                builder.when_matched_delete(|delete| deleted(delete, predicate))
+            }
             Action::InsertNotMatched(sets) => builder.when_not_matched_insert(|mut insert| {
                 if let Some(predicate) = predicate {
                     insert = insert.predicate(predicate);
@@ -214,10 +213,7 @@ impl Clause {
                 builder.when_not_matched_by_source_update(|update| updated(update, predicate, sets))
             }
             Action::DeleteNotMatchedBySource => {
-                builder.when_not_matched_by_source_delete(|delete| match predicate {
-                    Some(predicate) => delete.predicate(predicate),
-                    None => delete,
-                })
+                builder.when_not_matched_by_source_delete(|delete| deleted(delete, predicate))
             }
         }
     }
@@ -235,6 +231,14 @@ fn updated(
     sets.into_iter().fold(update, |update, (column, value)| {
         update.update(Column::new_unqualified(column), value)
     })
+}
+
+/// `delete` restricted to rows where `predicate` holds.
+fn deleted(delete: DeleteBuilder, predicate: Option<Expr>) -> DeleteBuilder {
+    match predicate {
+        Some(predicate) => delete.predicate(predicate),
+        None => delete,
+    }
 }
 
 /// Assignments to target columns, their values renamed for delta-rs.

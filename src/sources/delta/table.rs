@@ -487,7 +487,30 @@ fn table_error(location: String, err: &KernelError) -> Option<Error> {
             location,
             message: format!("a log action lacks a required field ({message})"),
         }),
+        // The kernel reports a missing commit file only in a generic error.
+        KernelError::Generic(text) if text.starts_with("Expected contiguous commit files") => {
+            Some(Error::InvalidLog {
+                location,
+                message: log_gap(text),
+            })
+        }
         _ => None,
+    }
+}
+
+/// What a gap between two commit files means, naming the files around it
+/// (the kernel's message prints them as its own debug structures).
+fn log_gap(kernel_message: &str) -> String {
+    let files: Vec<&str> = kernel_message
+        .split("filename: \"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    match files.as_slice() {
+        [before, after] => format!(
+            "commit files are missing between {before} and {after}, and no checkpoint covers them"
+        ),
+        _ => format!("commit files are missing, and no checkpoint covers them ({kernel_message})"),
     }
 }
 
