@@ -81,7 +81,7 @@ async fn every_conformance_case() {
 #[tokio::test]
 async fn every_extra_case() {
     let extra = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/delta-extra");
-    check_every_case(&extra, 7).await;
+    check_every_case(&extra, 8).await;
 }
 
 /// Checks every case under `dir`, of which there must be at least `at_least`.
@@ -517,6 +517,42 @@ async fn a_table_with_vacuum_protocol_check_is_read_but_not_written() {
     assert!(err.contains("vacuumProtocolCheck"), "{err}");
     let commits = std::fs::read_dir(table.join("_delta_log")).unwrap().count();
     assert_eq!(commits, 2, "the refused write committed nothing");
+}
+
+/// Filters and projections on a table mapped by id find the columns of a
+/// file that names them differently by field id, also when the filters are
+/// evaluated inside the Parquet reader and prune row groups.
+#[tokio::test]
+async fn filters_on_a_table_mapped_by_id_use_field_ids() {
+    let table = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/delta-extra/column-mapping-id-file-names-differ/delta");
+    for pushdown in ["false", "true"] {
+        let ctx = lakefed::new_session_context();
+        ctx.sql(&format!(
+            "SET datafusion.execution.parquet.pushdown_filters = {pushdown}"
+        ))
+        .await
+        .unwrap();
+        ctx.register_delta("t", &table.to_string_lossy())
+            .await
+            .unwrap();
+        let rows = ctx
+            .sql(
+                "SELECT label, amount FROM t \
+                 WHERE id >= 3 AND (amount > 1000 OR label = 'c') ORDER BY id",
+            )
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let schema = rows[0].schema();
+        assert_eq!(
+            rows_as_text(&rows, &schema).unwrap(),
+            ["c | NULL", "d | 99999999.99"],
+            "pushdown_filters = {pushdown}"
+        );
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {

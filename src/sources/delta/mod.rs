@@ -4,6 +4,7 @@
 
 mod canonical_log;
 mod dml;
+mod field_ids;
 mod log_paths;
 mod merge;
 mod plan_table;

@@ -7,6 +7,7 @@
 //! then prunes row groups by their Parquet statistics.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use datafusion::logical_expr::dml::{InsertOp, MergeIntoClause};
 use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use delta_kernel::Error as KernelError;
+use delta_kernel::table_features::ColumnMappingMode;
 use deltalake::delta_datafusion::DeltaScanNext;
 use deltalake::kernel::StructTypeExt;
 use deltalake::kernel::transaction::TransactionError;
@@ -35,7 +37,7 @@ use url::Url;
 
 use super::canonical_log::CanonicalLogStore;
 use super::storage::{StorageOptions, own_authority, redact};
-use super::{dml, merge};
+use super::{dml, field_ids, merge};
 use crate::error::{Error, Result};
 
 /// Access a table is granted before it is written: storage credentials
@@ -304,6 +306,37 @@ impl DeltaTableProvider {
 
     /// A scan of `snapshot`, the table as `planned_schema` describes it.
     pub(crate) async fn scan_snapshot(
+        &self,
+        snapshot: Arc<DeltaScanNext>,
+        planned_schema: &SchemaRef,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DFResult<Arc<dyn ExecutionPlan>> {
+        let plan = self
+            .scan_by_name(snapshot, planned_schema, state, projection, filters, limit)
+            .await?;
+        match self.physical_names_by_id().await {
+            Some(names) => field_ids::by_field_id(plan, Arc::new(names)),
+            None => Ok(plan),
+        }
+    }
+
+    /// In column mapping `id` mode, the physical names of the table's
+    /// columns by id (see [`field_ids`]); `None` in any other mode. They are
+    /// read from the latest snapshot this provider holds, which may be newer
+    /// than the one scanned: ids are never reused, so a newer schema maps
+    /// every id it knows the same way.
+    async fn physical_names_by_id(&self) -> Option<HashMap<i64, String>> {
+        let table = self.table.lock().await;
+        let state = table.snapshot().ok()?;
+        let mode = state.snapshot().table_properties().column_mapping_mode;
+        (mode == Some(ColumnMappingMode::Id)).then(|| field_ids::physical_names(&state.schema()))
+    }
+
+    /// A scan of `snapshot` whose Parquet reads match file columns by name.
+    async fn scan_by_name(
         &self,
         snapshot: Arc<DeltaScanNext>,
         planned_schema: &SchemaRef,

@@ -158,6 +158,39 @@ def column_mapping_by_id():
               "one deletion vector in a file, one inline")
 
 
+def column_mapping_by_id_other_names():
+    """Column mapping in `id` mode where the second file's columns carry the
+    right field ids under other names (as in a table converted from Iceberg,
+    or a file written before its writer renamed the columns): only a reader
+    that resolves by field id finds its values."""
+    path = fresh("column-mapping-id-file-names-differ")
+    table = path / "delta"
+    schema = {"type": "struct", "fields": [
+        mapped("id", "long", 1, "col-1d", nullable=False), mapped("label", "string", 2, "col-l4b3l"),
+        mapped("amount", "decimal(10,2)", 3, "col-4m0unt")]}
+
+    def write(names, ids, labels, amounts, name):
+        fields = [pa.field(n, t, metadata={b"PARQUET:field_id": str(i + 1).encode()})
+                  for i, (n, t) in enumerate(zip(names, [pa.int64(), pa.string(), pa.decimal128(10, 2)]))]
+        pq.write_table(pa.table([pa.array(ids, pa.int64()), pa.array(labels), pa.array(amounts, pa.decimal128(10, 2))],
+                                schema=pa.schema(fields)), table / name)
+
+    D = decimal.Decimal
+    write(["col-1d", "col-l4b3l", "col-4m0unt"], [1, 2], ["a", None], [D("1.50"), D("-2.00")], "part-00000.parquet")
+    # Other names, the same ids.
+    write(["id", "name", "value"], [3, 4], ["c", "d"], [None, D("99999999.99")], "part-00001.parquet")
+    commit(table, 0, [
+        {"protocol": {"minReaderVersion": 3, "minWriterVersion": 7, "readerFeatures": ["columnMapping"],
+                      "writerFeatures": ["columnMapping"]}},
+        metadata(schema, configuration={"delta.columnMapping.mode": "id", "delta.columnMapping.maxColumnId": "3"}),
+        add(table, "part-00000.parquet"), add(table, "part-00001.parquet"),
+    ])
+    expect(path, pa.table({"id": pa.array([1, 2, 3, 4], pa.int64()), "label": pa.array(["a", None, "c", "d"]),
+                           "amount": pa.array([D("1.50"), D("-2.00"), None, D("99999999.99")], pa.decimal128(10, 2))}))
+    case_json(path, ["columnMapping:id", "reader:columnMapping"],
+              "part-00001 names its columns id/name/value; their field ids are 1-3")
+
+
 def spark_session(zone="UTC", **conf):
     from pyspark.sql import SparkSession
 
@@ -351,6 +384,7 @@ def gap_not_covered():
 
 if __name__ == "__main__":
     column_mapping_by_id()
+    column_mapping_by_id_other_names()
     legacy_parquet_layouts()
     session_zones()
     history_after_vacuum()
