@@ -555,6 +555,35 @@ async fn filters_on_a_table_mapped_by_id_use_field_ids() {
     }
 }
 
+/// Time travel to a version that log clean-up removed says so; the table
+/// itself is still read at later versions.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_version_removed_by_log_clean_up_is_a_clear_error() {
+    let table = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/delta-extra/history-starts-at-checkpoint/delta");
+    let table = table.to_string_lossy();
+    let ctx = lakefed::new_session_context();
+    let err = match ctx
+        .sql(&format!("SELECT * FROM delta_scan('{table}', 2)"))
+        .await
+    {
+        Ok(df) => df.collect().await.unwrap_err(),
+        Err(err) => err,
+    };
+    assert!(
+        err.to_string()
+            .contains("can no longer be read at version 2: log clean-up removed"),
+        "{err}"
+    );
+    let at_checkpoint = ctx
+        .sql(&format!("SELECT count(*) FROM delta_scan('{table}', 5)"))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert!(at_checkpoint.is_ok(), "{at_checkpoint:?}");
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {

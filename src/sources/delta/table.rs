@@ -146,7 +146,7 @@ impl DeltaTableProvider {
             TableVersion::Version(v) => table.load_version(v).await,
             TableVersion::Timestamp(ts) => table.load_with_datetime(ts).await,
         };
-        loaded.map_err(|err| match (version, classify(&location, err)) {
+        let loaded = loaded.map_err(|err| match (version, classify(&location, err)) {
             (TableVersion::Version(v), Error::Delta { source, .. })
                 if source
                     .to_string()
@@ -157,7 +157,22 @@ impl DeltaTableProvider {
                 ))
             }
             (_, err) => err,
-        })?;
+        });
+        let loaded = match (version, loaded) {
+            (TableVersion::Version(v), Err(Error::NotATable { .. }))
+                if DeltaTable::new(Arc::clone(&log) as LogStoreRef)
+                    .load()
+                    .await
+                    .is_ok() =>
+            {
+                Err(Error::InvalidArgument(format!(
+                    "Delta table '{location}' can no longer be read at version {v}: log \
+                     clean-up removed the commits and checkpoints that version needs"
+                )))
+            }
+            (_, loaded) => loaded,
+        };
+        loaded?;
         if let TableVersion::Timestamp(ts) = version {
             ensure_not_before_first_commit(&location, &table, ts)?;
         }
