@@ -1,4 +1,4 @@
-//! TPC-H Q1, Q3 and Q6 over Delta tables through lakefed (criterion).
+//! The 22 TPC-H queries over Delta tables through lakefed (criterion).
 //!
 //! Data: `LAKEFED_TPCH_DIR` if set (make it with
 //! `cargo run --release --example tpch -- gen --sf 1 --dir DIR`), otherwise

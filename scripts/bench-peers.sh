@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# TPC-H on Delta: lakefed beside DuckDB (delta extension), Polars and
+# The 22 TPC-H queries on Delta: lakefed beside DuckDB (delta extension), Polars and
 # datafusion-python, in one run. Generates the data first if missing.
-#   scripts/bench-peers.sh [--sf 1] [--rounds 7]
+#   scripts/bench-peers.sh [--sf 1] [--rounds 5]
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$LAKEFED_ROOT"
-SF=1; ROUNDS=7
+SF=1; ROUNDS=5
 while [ $# -gt 0 ]; do
     case "$1" in
     --sf) SF="$2"; shift 2 ;;
@@ -18,4 +18,4 @@ cargo build --release --example tpch
 DATA="$LAKEFED_ROOT/.tmp/tpch-sf$SF"
 "$CARGO_TARGET_DIR/release/examples/tpch" gen --sf "$SF" --dir "$DATA"
 "$LAKEFED_VENV/bin/python" benches/compare_peers.py --data "$DATA" \
-    --lakefed "$CARGO_TARGET_DIR/release/examples/tpch" --rounds "$ROUNDS"
+    --sf "$SF" --lakefed "$CARGO_TARGET_DIR/release/examples/tpch" --rounds "$ROUNDS"
