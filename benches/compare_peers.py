@@ -12,9 +12,10 @@ Every result is checked: against the official answers at SF 0.01, 0.1 and 1
 (DuckDB's tpch extension ships them), otherwise against DuckDB's result. A
 wrong answer from lakefed fails the run; a peer's wrong answer or error is
 reported in its cell. The report gives the median per query and engine, each
-peer's median divided by lakefed's (above 1: lakefed is faster), the
-geometric mean over the queries every engine answered, and each engine
-process's peak memory (VmHWM).
+peer's median divided by lakefed's (above 1: lakefed is faster), lakefed's
+divided by the fastest peer's (the goal: at most 1.25 on every query, below
+1 on the geometric mean), the geometric mean over the queries every engine
+answered, and each engine process's peak memory (VmHWM).
 
     scripts/bench-peers.sh --sf 1 --rounds 5
 """
@@ -186,22 +187,32 @@ def report(engines, queries, times, failures, args):
     names = [e.name for e in engines]
     medians = {(n, q): statistics.median(times[(n, q)]) if times[(n, q)] else None for n in names for q in queries}
     print(f"data: {args.data} (SF {args.sf:g}), rounds: {args.rounds}, cores: {os.cpu_count()}\n")
-    print("| query | " + " | ".join(names) + " | " + " | ".join(f"{n} / lakefed" for n in names[1:]) + " |")
-    print("|---" * (2 * len(names)) + "|")
+    ratio_heads = [f"{n} / lakefed" for n in names[1:]] + (["lakefed / fastest peer"] if len(names) > 1 else [])
+    print("| query | " + " | ".join(names + ratio_heads) + " |")
+    print("|---" * (1 + len(names) + len(ratio_heads)) + "|")
     for q in queries:
-        base = medians[("lakefed", q)]
-        cells = [f"{medians[(n, q)]:.3f}" if medians[(n, q)] is not None else "failed" for n in names]
-        ratios = [f"{medians[(n, q)] / base:.2f}" if medians[(n, q)] and base else "-" for n in names[1:]]
-        print(f"| {q.upper()} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+        row = {n: medians[(n, q)] for n in names}
+        print(f"| {q.upper()} | " + " | ".join(table_cells(row, names, "failed")) + " |")
     common = [q for q in queries if all(medians[(n, q)] for n in names)]
     geo = {n: math.exp(statistics.fmean(math.log(medians[(n, q)]) for q in common)) if common else None for n in names}
-    cells = [f"{geo[n]:.3f}" if geo[n] else "-" for n in names]
-    ratios = [f"{geo[n] / geo['lakefed']:.2f}" if geo[n] and geo["lakefed"] else "-" for n in names[1:]]
-    print(f"| geometric mean ({len(common)} queries) | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
-    print("| peak memory (MiB) | " + " | ".join(f"{e.peak_memory_mib():.0f}" for e in engines) + " |" + " |" * (len(names) - 1))
+    cells = table_cells(geo, names, "-")
+    print(f"| geometric mean ({len(common)} queries) | " + " | ".join(cells) + " |")
+    memory = [f"{e.peak_memory_mib():.0f}" for e in engines] + [""] * len(ratio_heads)
+    print("| peak memory (MiB) | " + " | ".join(memory) + " |")
     for (name, q), why in sorted(failures.items()):
         print(f"\n{name} {q}: {why}")
 
+
+def table_cells(seconds, names, missing):
+    """One row's cells: each engine's seconds, each peer's ratio to lakefed,
+    and lakefed's ratio to the fastest peer that answered (the goal: at most 1.25)."""
+    base = seconds["lakefed"]
+    cells = [f"{seconds[n]:.3f}" if seconds[n] else missing for n in names]
+    cells += [f"{seconds[n] / base:.2f}" if seconds[n] and base else "-" for n in names[1:]]
+    if len(names) > 1:
+        answered = [seconds[n] for n in names[1:] if seconds[n]]
+        cells.append(f"{base / min(answered):.2f}" if base and answered else "-")
+    return cells
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,7 +11,8 @@
 //! `q22`) from stdin, one per line, runs each and prints its wall time in
 //! seconds and its row count, then the rows as JSON lines (every column,
 //! `null` included; printed after the time is taken), so the caller can
-//! check the answer: a warm session, as a service would hold it. Each
+//! check the answer: a warm session, as a service would hold it.
+//! `explain qN` prints the plan of `EXPLAIN ANALYZE` instead. Each
 //! `--set KEY=VALUE` sets a DataFusion option first, to measure a setting
 //! without a rebuild.
 
@@ -71,14 +72,23 @@ async fn serve(dir: PathBuf, settings: &[(&str, &str)]) -> Result<(), BoxError> 
     }
     println!("ready");
     for line in std::io::stdin().lock().lines() {
-        let name = line?;
+        let line = line?;
+        let (explain, name) = match line.trim().strip_prefix("explain ") {
+            Some(name) => (true, name),
+            None => (false, line.trim()),
+        };
         let sql = tpch_data::QUERIES
             .iter()
-            .find(|(n, _)| *n == name.trim())
+            .find(|(n, _)| *n == name)
             .map(|(_, sql)| *sql)
             .ok_or_else(|| format!("unknown query {name}"))?;
+        let sql = if explain {
+            format!("EXPLAIN ANALYZE {sql}")
+        } else {
+            sql.to_string()
+        };
         let started = Instant::now();
-        let batches = match run(&ctx, sql).await {
+        let batches = match run(&ctx, &sql).await {
             Ok(batches) => batches,
             Err(err) => {
                 // One line, so the caller records the failure and goes on.
