@@ -80,11 +80,16 @@ pub async fn generate(sf: f64, dir: &Path) -> Result<(), BoxError> {
 }
 
 /// The rows of TPC-H table `table` at scale factor `sf`, in batches.
-fn table_batches(table: &str, sf: f64) -> Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>> {
+fn table_batches(
+    table: &str,
+    sf: f64,
+) -> Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>>> {
     match table {
         "nation" => Box::new(NationArrow::new(NationGenerator::new(sf, 1, 1))),
         "region" => Box::new(RegionArrow::new(RegionGenerator::new(sf, 1, 1))),
-        "part" => Box::new(PartArrow::new(PartGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS)),
+        "part" => {
+            Box::new(PartArrow::new(PartGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS))
+        }
         "supplier" => Box::new(
             SupplierArrow::new(SupplierGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS),
         ),

@@ -53,7 +53,9 @@ async fn main() -> Result<(), BoxError> {
                 .collect::<Result<Vec<_>, _>>()?;
             serve(dir, &settings).await
         }
-        _ => Err("usage: tpch gen --sf SF --dir DIR | tpch serve --dir DIR [--set KEY=VALUE ...]".into()),
+        _ => Err(
+            "usage: tpch gen --sf SF --dir DIR | tpch serve --dir DIR [--set KEY=VALUE ...]".into(),
+        ),
     }
 }
 

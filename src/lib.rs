@@ -27,6 +27,7 @@ mod catalog;
 pub mod config;
 mod error;
 mod federation;
+mod optimizer;
 mod remote;
 mod secret;
 mod semantics;

@@ -19,8 +19,9 @@
 //! - [`dml`]: a `DELETE` or `UPDATE` whose condition has a subquery or a
 //!   join, which DataFusion would not pass to the table, is refused.
 //!
-//! [`install`] adds them to a session; `lakefed::new_session_context` and
-//! every `register_*` call do it.
+//! [`install`] adds them to a session, with lakefed's optimizer rules
+//! (`crate::optimizer`); `lakefed::new_session_context` and every
+//! `register_*` call do it.
 
 pub mod aggregate;
 pub mod arithmetic;
@@ -60,6 +61,7 @@ pub fn install(ctx: &SessionContext) {
     if installed {
         return;
     }
+    crate::optimizer::install(ctx);
     for aggregate in [
         ExactAggregate::sum(),
         ExactAggregate::avg(),
