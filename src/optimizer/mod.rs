@@ -44,27 +44,27 @@ mod tests {
             Field::new("k", DataType::Int64, true),
             Field::new("v", DataType::Int64, true),
         ]));
-        let column = |values: &[Option<i64>]| Arc::new(Int64Array::from(values.to_vec()));
-        let tables: [(&str, &[Option<i64>], &[Option<i64>]); 4] = [
+        let column = |values: Vec<Option<i64>>| Arc::new(Int64Array::from(values));
+        let tables = [
             (
                 "a",
-                &[Some(1), Some(2), Some(2), None, Some(5), Some(7)],
-                &[Some(1), Some(2), Some(3), Some(4), None, Some(1)],
+                vec![Some(1), Some(2), Some(2), None, Some(5), Some(7)],
+                vec![Some(1), Some(2), Some(3), Some(4), None, Some(1)],
             ),
             (
                 "b",
-                &[Some(1), Some(2), Some(3), None, Some(4)],
-                &[Some(1), Some(1), Some(3), Some(4), Some(2)],
+                vec![Some(1), Some(2), Some(3), None, Some(4)],
+                vec![Some(1), Some(1), Some(3), Some(4), Some(2)],
             ),
             (
                 "c",
-                &[Some(1), Some(2), Some(3), Some(4)],
-                &[Some(10), Some(20), None, Some(40)],
+                vec![Some(1), Some(2), Some(3), Some(4)],
+                vec![Some(10), Some(20), None, Some(40)],
             ),
             (
                 "s",
-                &[Some(2), Some(5), Some(5), Some(9)],
-                &[Some(3), None, Some(1), Some(2)],
+                vec![Some(2), Some(5), Some(5), Some(9)],
+                vec![Some(3), None, Some(1), Some(2)],
             ),
         ];
         for (name, keys, values) in tables {
