@@ -8,7 +8,10 @@
 //! clause, so the inner joins below it build and probe every row the
 //! subquery would drop: in TPC-H Q18 the join of customer, orders and
 //! lineitem (6M rows, a 650 MB hash table) before the `IN` keeps 57
-//! orders. Spark's optimizer makes the same rewrite
+//! orders (Q18 SF1: 1.110 s before, 0.324 s after). When the other side of
+//! the inner join filters its rows, the inner join may drop most rows first
+//! and the semi join costs less where it is; the rule leaves it there.
+//! Spark's optimizer makes the same rewrite
 //! (`PushLeftSemiLeftAntiThroughJoin`); DataFusion has no such rule
 //! (apache/datafusion#4413 asks for semi and anti joins in its pushdown
 //! rules).
@@ -16,7 +19,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use datafusion::common::tree_node::Transformed;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, Result};
 use datafusion::logical_expr::{Expr, Join, JoinType, LogicalPlan, Projection};
 use datafusion::optimizer::optimizer::ApplyOrder;
@@ -24,7 +27,7 @@ use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 
 /// The optimizer rule: every semi or anti join whose condition reads one
 /// side of the inner join below it moves onto that side, as far down as
-/// it goes.
+/// it goes, unless the other side filters its rows.
 #[derive(Debug, Default)]
 pub struct PushSemiJoinThroughJoin;
 
@@ -79,7 +82,8 @@ fn push_down(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
 }
 
 /// `(A ⋈ B) ⋉ S` as `(A ⋉ S) ⋈ B` (or `A ⋈ (B ⋉ S)`), the semi join pushed
-/// further down, if its condition reads one side only.
+/// further down, if its condition reads one side only and the other side
+/// does not reduce the rows of the join (see [`reduces_rows`]).
 fn through_join(semi: &Join, inner: &Join) -> Result<Option<LogicalPlan>> {
     if inner.join_type != JoinType::Inner {
         return Ok(None);
@@ -92,10 +96,13 @@ fn through_join(semi: &Join, inner: &Join) -> Result<Option<LogicalPlan>> {
     } else {
         return Ok(None);
     };
-    let target = match side {
-        Side::Left => &inner.left,
-        Side::Right => &inner.right,
+    let (target, other) = match side {
+        Side::Left => (&inner.left, &inner.right),
+        Side::Right => (&inner.right, &inner.left),
     };
+    if reduces_rows(other)? {
+        return Ok(None);
+    }
     let pushed = Arc::new(push_down(LogicalPlan::Join(onto(semi, target)?))?.data);
     let (left, right) = match side {
         Side::Left => (pushed, Arc::clone(&inner.right)),
@@ -112,6 +119,27 @@ fn through_join(semi: &Join, inner: &Join) -> Result<Option<LogicalPlan>> {
         inner.null_aware,
     )?;
     Ok(Some(LogicalPlan::Join(joined)))
+}
+
+/// Whether `plan` keeps only some of the rows it reads (a filter, a scan
+/// with filters, a semi or anti join, a limit): then the inner join with it
+/// may drop most rows of the other side, and the semi join costs less
+/// where it is. Measured on TPC-H SF1: Q16 (`NOT IN` over partsupp joined
+/// with filtered parts) took 0.060 s with the anti join above the join and
+/// 0.083 s below it, Q21 (`EXISTS` and `NOT EXISTS` over a join with one
+/// nation) 0.351 s and 0.516 s.
+fn reduces_rows(plan: &LogicalPlan) -> Result<bool> {
+    plan.exists(|node| {
+        Ok(match node {
+            LogicalPlan::Filter(_) | LogicalPlan::Limit(_) => true,
+            LogicalPlan::TableScan(scan) => !scan.filters.is_empty(),
+            LogicalPlan::Join(join) => matches!(
+                join.join_type,
+                JoinType::LeftSemi | JoinType::LeftAnti | JoinType::RightSemi | JoinType::RightAnti
+            ),
+            _ => false,
+        })
+    })
 }
 
 /// `π(X) ⋉ S` as `π(X ⋉ S)`, if the projection passes every column the
@@ -250,6 +278,38 @@ mod tests {
         let filter = col("b.v").gt(col("s.v"));
         let plan = optimized(JoinType::LeftSemi, ("a.k", "s.k"), Some(filter));
         assert!(plan.starts_with("LeftSemi Join"), "{plan}");
+    }
+
+    #[test]
+    fn semi_join_stays_above_a_join_with_filtered_rows() {
+        let filtered = scan("b")
+            .filter(col("b.k").gt(lit(1)))
+            .unwrap()
+            .build()
+            .unwrap();
+        let inner = scan("a")
+            .join(filtered, JoinType::Inner, (vec!["a.v"], vec!["b.v"]), None)
+            .unwrap()
+            .build()
+            .unwrap();
+        let plan = LogicalPlanBuilder::from(inner)
+            .join(
+                scan("s").build().unwrap(),
+                JoinType::LeftSemi,
+                (vec!["a.k"], vec!["s.k"]),
+                None,
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+        let rewritten = PushSemiJoinThroughJoin
+            .rewrite(plan, &OptimizerContext::new())
+            .unwrap();
+        assert!(
+            !rewritten.transformed,
+            "{}",
+            rewritten.data.display_indent()
+        );
     }
 
     #[test]
